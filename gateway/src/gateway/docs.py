@@ -1,0 +1,144 @@
+"""Aggregated API docs: the services' own OpenAPI specs merged into one, filtered by the route table; and
+the AsyncAPI document of every topic."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import html
+import json
+import time
+from typing import Any
+
+import httpx
+from contracts import asyncapi
+
+from gateway.config import Settings
+from gateway.proxy import upstream_url
+from gateway.routes import SERVICES, route_for
+
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+
+
+def _rename_refs(doc: Any, renames: dict[str, str]) -> Any:
+    if not renames:
+        return doc
+    text = json.dumps(doc)
+    for old, new in renames.items():
+        text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
+    return json.loads(text)
+
+
+def merge_specs(
+    specs: dict[str, dict[str, Any]], *, extra_paths: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One OpenAPI 3.1 document from the services' specs: only the public paths each service owns."""
+    merged: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Parity API",
+            "version": "1.0.0",
+            "description": "The public API of Parity, through the gateway. Errors are RFC 9457 "
+            "application/problem+json. Events are documented at /asyncapi.json.",
+        },
+        "paths": {},
+        "components": {"schemas": {}},
+        "tags": [],
+    }
+    schemas: dict[str, Any] = merged["components"]["schemas"]
+    for service in sorted(specs):
+        spec = copy.deepcopy(specs[service])
+        their = spec.get("components", {}).get("schemas", {})
+        renames = {
+            name: f"{service}_{name}"
+            for name, body in their.items()
+            if name in schemas and schemas[name] != body
+        }
+        spec = _rename_refs(spec, renames)
+        for name, body in spec.get("components", {}).get("schemas", {}).items():
+            schemas[renames.get(name, name)] = body
+        for path, item in spec.get("paths", {}).items():
+            route = route_for(path)
+            if route is None or route.service != service:
+                continue  # internal or not routed: not part of the public API
+            ops = {m: op for m, op in item.items() if m in HTTP_METHODS}
+            for op in ops.values():
+                op.setdefault("tags", [service])
+            merged["paths"].setdefault(path, {}).update(item)
+        for name, scheme in spec.get("components", {}).get("securitySchemes", {}).items():
+            merged["components"].setdefault("securitySchemes", {})[name] = scheme
+    merged["tags"] = [{"name": s, "description": f"Owned by the {s} service"} for s in sorted(specs)]
+    if extra_paths:
+        merged["paths"].update(extra_paths)
+    merged["paths"] = dict(sorted(merged["paths"].items()))
+    return merged
+
+
+class OpenApiAggregator:
+    """Fetches and caches the services' specs; a service that is down is left out until it is back."""
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.client = client
+        self._cached: tuple[float, dict[str, Any]] | None = None
+        self._lock = asyncio.Lock()
+
+    async def _fetch(self, service: str) -> dict[str, Any] | None:
+        try:
+            resp = await self.client.get(upstream_url(self.settings, service) + "/openapi.json", timeout=5.0)
+            resp.raise_for_status()
+            spec: dict[str, Any] = resp.json()
+            return spec
+        except (httpx.HTTPError, ValueError):
+            return None
+
+    async def document(self, extra_paths: dict[str, Any] | None = None) -> dict[str, Any]:
+        async with self._lock:
+            now = time.monotonic()
+            if self._cached and now - self._cached[0] < self.settings.openapi_cache_s:
+                return self._cached[1]
+            fetched = await asyncio.gather(*(self._fetch(s) for s in SERVICES))
+            specs = {s: spec for s, spec in zip(SERVICES, fetched, strict=True) if spec is not None}
+            doc = merge_specs(specs, extra_paths=extra_paths)
+            missing = [s for s in SERVICES if s not in specs]
+            if missing:
+                doc["info"]["x-missing-services"] = missing
+            else:
+                self._cached = (now, doc)  # only a complete document is cached
+            return doc
+
+
+def asyncapi_html() -> str:
+    """A readable page of every topic, its event types, keys and payload fields."""
+    doc = asyncapi.build()
+    schemas = doc["components"]["schemas"]
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>Parity events</title>",
+        "<style>body{font-family:system-ui,sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem}"
+        "table{border-collapse:collapse;width:100%;margin-bottom:1.5rem}td,th{border:1px solid #ccc;"
+        "padding:4px 8px;text-align:left}code{background:#f4f4f4;padding:1px 4px}</style></head><body>",
+        "<h1>Parity events</h1><p>CloudEvents 1.0, Kafka binary content mode (<code>ce_*</code> headers, JSON "
+        "body). Machine-readable: <a href='/asyncapi.json'>/asyncapi.json</a>.</p>",
+    ]
+    for channel in doc["channels"].values():
+        parts.append(f"<h2><code>{html.escape(channel['address'])}</code></h2>")
+        parts.append(f"<p>{html.escape(channel['description'])}</p>")
+        for ref in channel["messages"].values():
+            name = ref["$ref"].rsplit("/", 1)[-1]
+            message = doc["components"]["messages"][name]
+            schema = schemas[name]
+            parts.append(
+                f"<h3>{html.escape(message['name'])}</h3><p>{html.escape(message['summary'])} "
+                f"Key: <code>{html.escape(message['bindings']['kafka']['key']['description'])}</code></p>"
+            )
+            parts.append("<table><tr><th>field</th><th>type</th><th>required</th></tr>")
+            required = set(schema.get("required", []))
+            for field, spec in schema.get("properties", {}).items():
+                kind = spec.get("type") or spec.get("format") or json.dumps(spec)[:80]
+                parts.append(
+                    f"<tr><td><code>{html.escape(field)}</code></td><td>{html.escape(str(kind))}</td>"
+                    f"<td>{'yes' if field in required else ''}</td></tr>"
+                )
+            parts.append("</table>")
+    parts.append("</body></html>")
+    return "".join(parts)

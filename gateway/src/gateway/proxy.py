@@ -1,0 +1,149 @@
+"""Forwarding: one shared httpx.AsyncClient, explicit pool limits and timeouts, streamed responses that
+are always closed; upstream down -> 502, upstream slow -> 504, both problem+json."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+from kit.errors import problem_response
+from kit.logging import correlation_id
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from gateway.config import Settings
+from gateway.routes import route_for
+
+log = logging.getLogger("gateway.proxy")
+
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+}
+# Identity and trust headers are set by the gateway only; whatever a caller sends is dropped.
+GATEWAY_OWNED = {"x-internal-token", "x-forwarded-for", "x-request-id"}
+GATEWAY_OWNED_PREFIXES = ("x-parity-",)
+
+
+def make_client(settings: Settings) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(
+            settings.upstream_read_timeout_s,
+            connect=settings.upstream_connect_timeout_s,
+            pool=settings.upstream_connect_timeout_s,
+        ),
+        limits=httpx.Limits(
+            max_connections=settings.upstream_max_connections,
+            max_keepalive_connections=settings.upstream_max_keepalive,
+        ),
+        follow_redirects=False,
+    )
+
+
+def upstream_url(settings: Settings, service: str) -> str:
+    return str(getattr(settings, f"{service}_url")).rstrip("/")
+
+
+def _problem(status: int, slug: str, title: str, detail: str, path: str) -> Response:
+    return problem_response(
+        {
+            "type": f"https://parity.dev/problems/{slug}",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": path,
+        }
+    )
+
+
+def forward_headers(request: Request, extra: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    headers = [
+        (k, v)
+        for k, v in request.headers.items()
+        if k not in HOP_BY_HOP and k not in GATEWAY_OWNED and not k.startswith(GATEWAY_OWNED_PREFIXES)
+    ]
+    settings: Settings = request.app.state.settings
+    client_ip = request.client.host if request.client else "unknown"
+    headers += [
+        ("x-request-id", correlation_id.get() or ""),
+        ("x-forwarded-for", client_ip),
+        ("x-internal-token", settings.internal_token),
+    ]
+    if extra:
+        headers += list(extra.items())
+    return headers
+
+
+async def proxy(request: Request) -> Response:
+    """Forward a public request to the service that owns its path."""
+    path = request.url.path
+    route = route_for(path)
+    if route is None:
+        return _problem(404, "not-found", "Not found", f"No resource at {path}.", path)
+    settings: Settings = request.app.state.settings
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.max_request_bytes:
+        return _problem(
+            413,
+            "payload-too-large",
+            "Request too large",
+            f"Request bodies are limited to {settings.max_request_bytes} bytes.",
+            path,
+        )
+    body = await request.body()
+    if len(body) > settings.max_request_bytes:
+        return _problem(
+            413,
+            "payload-too-large",
+            "Request too large",
+            f"Request bodies are limited to {settings.max_request_bytes} bytes.",
+            path,
+        )
+    client: httpx.AsyncClient = request.app.state.http
+    upstream = client.build_request(
+        request.method,
+        upstream_url(settings, route.service) + path,
+        params=request.url.query or None,
+        headers=forward_headers(request, getattr(request.state, "identity_headers", None)),
+        content=body,
+    )
+    try:
+        response = await client.send(upstream, stream=True)
+    except httpx.TimeoutException:
+        log.warning("upstream timeout", extra={"service": route.service})
+        return _problem(
+            504,
+            "upstream-timeout",
+            "Upstream timeout",
+            f"The {route.service} service did not answer in time.",
+            path,
+        )
+    except httpx.TransportError as exc:
+        log.warning("upstream unavailable", extra={"service": route.service, "error": type(exc).__name__})
+        return _problem(
+            502,
+            "upstream-unavailable",
+            "Upstream unavailable",
+            f"The {route.service} service is unavailable.",
+            path,
+        )
+    headers = {
+        k: v
+        for k, v in response.headers.items()
+        if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"
+    }
+    return StreamingResponse(
+        response.aiter_raw(),
+        status_code=response.status_code,
+        headers=headers,
+        background=BackgroundTask(response.aclose),
+    )

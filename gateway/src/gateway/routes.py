@@ -1,0 +1,63 @@
+"""The route table: public path -> the service that owns it. Front ends never see service boundaries.
+
+A pattern matches a path that equals it or continues it with `/...`; `*` stands for one path segment (an id).
+More specific patterns come first; the first match wins. Services serve the same public paths, so the
+gateway forwards the path unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Route:
+    pattern: str
+    service: str
+
+    def matches(self, path: str) -> bool:
+        want = self.pattern.strip("/").split("/")
+        have = path.strip("/").split("/")
+        if len(have) < len(want):
+            return False
+        return all(w == "*" or w == h for w, h in zip(want, have, strict=False))
+
+
+ROUTES: tuple[Route, ...] = (
+    # --- claims: locations of a client, providers, sessions, claims, remittances -----------------
+    Route("/v1/clients/*/locations", "claims"),
+    Route("/v1/providers", "claims"),
+    Route("/v1/claims", "claims"),
+    Route("/v1/remittances", "claims"),
+    # --- pricing: money views of a client and of a session ------------------------------------------
+    Route("/v1/clients/*/balance", "pricing"),
+    Route("/v1/clients/*/payments", "pricing"),
+    Route("/v1/clients/*/refunds", "pricing"),
+    Route("/v1/clients/*/ledger", "pricing"),
+    Route("/v1/sessions/*/cost", "pricing"),
+    Route("/v1/sessions/*/invoice", "pricing"),
+    Route("/v1/estimates", "pricing"),
+    Route("/v1/good-faith-estimates", "pricing"),
+    Route("/v1/fee-schedules", "pricing"),
+    # --- claims again: sessions (after the pricing sub-resources above) ---------------------------
+    Route("/v1/sessions", "claims"),
+    # --- notifications --------------------------------------------------------------------------
+    Route("/v1/clients/*/notification-preferences", "notifications"),
+    Route("/v1/notifications", "notifications"),
+    # --- eligibility: clients, coverages, payers, coordination of benefits ----------------------
+    Route("/v1/clients", "eligibility"),
+    Route("/v1/coverages", "eligibility"),
+    Route("/v1/payers", "eligibility"),
+    Route("/v1/cob-cases", "eligibility"),
+    Route("/v1/cob", "eligibility"),
+)
+
+SERVICES = ("eligibility", "claims", "pricing", "notifications")
+
+
+def route_for(path: str) -> Route | None:
+    """The route owning a public path, or None."""
+    for route in ROUTES:
+        if route.matches(path):
+            return route
+    return None

@@ -1,0 +1,1 @@
+"""Outbox, relay and idempotent consumers: state and the events it causes commit together."""

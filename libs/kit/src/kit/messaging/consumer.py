@@ -1,0 +1,232 @@
+"""Idempotent consumers: `(consumer, event_id)` is recorded in the same transaction as the handler's effects,
+offsets are committed after the database commit, and an event that keeps failing goes to `<topic>.dlq`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from contracts import DLQ_SUFFIX, Event
+from contracts.cloudevents import Envelope
+from pydantic import ValidationError
+from sqlalchemy import Table, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.db import Database
+from kit.logging import correlation_id
+from kit.messaging.kafka import start_with_retry
+from kit.metrics import CONSUMER_LAG, DLQ_MESSAGES, EVENTS_CONSUMED
+from kit.settings import KitSettings
+
+log = logging.getLogger("kit.consumer")
+
+E = TypeVar("E", bound=Event)
+
+
+@dataclass
+class EventContext:
+    """What a handler gets besides the event: the transaction its effects join, and the app's state."""
+
+    session: AsyncSession
+    envelope: Envelope
+    state: Any
+
+
+Handler = Callable[[Any, EventContext], Awaitable[None]]
+
+
+class PoisonEvent(Exception):
+    """The message can never be processed (not a CloudEvent, unknown schema): no retries."""
+
+
+@dataclass
+class Subscription(Generic[E]):
+    event: type[E]
+    handler: Callable[[E, EventContext], Awaitable[None]]
+
+
+class Consumer:
+    """One consumer group of a service: a handler per event type, idempotent, ordered per partition."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        db: Database,
+        settings: KitSettings,
+        processed: Table,
+        dead_letters: Table,
+        subscriptions: list[Subscription[Any]],
+        state: Any = None,
+    ) -> None:
+        self.name = name
+        self.db = db
+        self.settings = settings
+        self.processed = processed
+        self.dead_letters = dead_letters
+        self.handlers: dict[str, Handler] = {s.event.event_type(): s.handler for s in subscriptions}
+        self.topics = sorted({s.event.topic for s in subscriptions})
+        self.state = state
+        self.group_id = settings.topic(f"{settings.service_name}.{name}")
+        self._producer: AIOKafkaProducer | None = None
+
+    # -- processing one message -----------------------------------------------------------------
+
+    def decode(self, headers: list[tuple[str, bytes]] | None, value: bytes | None) -> Envelope:
+        try:
+            return Envelope.from_kafka(headers, value)
+        except (ValueError, orjson.JSONDecodeError) as exc:
+            raise PoisonEvent(str(exc)) from exc
+
+    async def process(self, envelope: Envelope) -> bool:
+        """Run the handler once per event id; returns False when the event was already processed."""
+        handler = self.handlers.get(envelope.type)
+        if handler is None:
+            return False  # another event type on a topic we read: not ours
+        try:
+            event = envelope.payload()
+        except (KeyError, ValidationError) as exc:
+            raise PoisonEvent(f"payload does not match {envelope.type}: {exc}") from exc
+        token = correlation_id.set(envelope.correlation_id)
+        try:
+            async with self.db.session() as session:
+                claimed = await session.execute(
+                    pg_insert(self.processed)
+                    .values(consumer=self.name, event_id=envelope.id, event_type=envelope.type)
+                    .on_conflict_do_nothing()
+                    .returning(self.processed.c.event_id)
+                )
+                if claimed.first() is None:
+                    return False
+                await handler(event, EventContext(session=session, envelope=envelope, state=self.state))
+            return True
+        finally:
+            correlation_id.reset(token)
+
+    async def handle_record(self, record: ConsumerRecord[bytes, bytes]) -> str:
+        """Process one record with bounded retries; a record that still fails goes to the dead-letter topic."""
+        topic = self.settings.logical_topic(record.topic)
+        error: str
+        try:
+            envelope = self.decode(list(record.headers), record.value)
+        except PoisonEvent as exc:
+            await self.dead_letter(record, f"poison: {exc}")
+            return "dead_lettered"
+        attempts = self.settings.consumer_max_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                done = await self.process(envelope)
+                outcome = "processed" if done else "skipped"
+                EVENTS_CONSUMED.labels(self.settings.service_name, self.name, topic, outcome).inc()
+                return outcome
+            except PoisonEvent as exc:
+                error = f"poison: {exc}"
+                break
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"[:1000]
+                log.warning(
+                    "event handler failed",
+                    extra={
+                        "consumer": self.name,
+                        "event_id": str(envelope.id),
+                        "attempt": attempt,
+                        "error": error,
+                    },
+                )
+                if attempt < attempts:
+                    await asyncio.sleep(self.settings.consumer_retry_backoff_s * 2 ** (attempt - 1))
+        await self.dead_letter(record, error)
+        return "dead_lettered"
+
+    async def dead_letter(self, record: ConsumerRecord[bytes, bytes], error: str) -> None:
+        """Send the record to `<topic>.dlq` with the error in a header, and keep a copy for ops replay."""
+        topic = self.settings.logical_topic(record.topic)
+        headers = list(record.headers or [])
+        extra = [
+            ("x-error", error.encode()[:2000]),
+            ("x-consumer", self.name.encode()),
+            ("x-original-topic", topic.encode()),
+            ("x-original-partition", str(record.partition).encode()),
+            ("x-original-offset", str(record.offset).encode()),
+        ]
+        if self._producer is not None:
+            await self._producer.send_and_wait(
+                self.settings.topic(topic + DLQ_SUFFIX),
+                key=record.key,
+                value=record.value,
+                headers=headers + extra,
+            )
+        hd = {k: v.decode("utf-8", "replace") for k, v in headers}
+        async with self.db.session() as session:
+            await session.execute(
+                insert(self.dead_letters).values(
+                    consumer=self.name,
+                    topic=topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    event_id=hd.get("ce_id"),
+                    event_type=hd.get("ce_type"),
+                    key=record.key.decode("utf-8", "replace") if record.key else None,
+                    headers=hd,
+                    value=record.value.decode("utf-8", "replace") if record.value else None,
+                    error=error,
+                )
+            )
+        DLQ_MESSAGES.labels(self.settings.service_name, topic).inc()
+        log.error(
+            "event dead-lettered", extra={"consumer": self.name, "topic": topic, "event_id": hd.get("ce_id")}
+        )
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    async def _process_partition(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        for record in records:
+            await self.handle_record(record)
+
+    async def run(self) -> None:
+        """Consume until cancelled. Partitions are processed concurrently, each one strictly in order."""
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers, acks="all", enable_idempotence=False
+        )
+        await start_with_retry(self._producer, what=f"{self.name}-dlq")
+        consumer = AIOKafkaConsumer(
+            *[self.settings.topic(t) for t in self.topics],
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            group_id=self.group_id,
+            client_id=f"{self.settings.service_name}-{self.name}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=500,
+            session_timeout_ms=self.settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=max(self.settings.kafka_session_timeout_ms // 4, 100),
+        )
+        await start_with_retry(consumer, what=self.name)
+        try:
+            while True:
+                batch = await consumer.getmany(timeout_ms=200, max_records=500)
+                if not batch:
+                    continue
+                await asyncio.gather(*(self._process_partition(recs) for recs in batch.values()))
+                # Offsets move only after every record's database transaction has committed.
+                await consumer.commit({tp: recs[-1].offset + 1 for tp, recs in batch.items()})
+                self._record_lag(consumer, batch)
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+            with contextlib.suppress(Exception):
+                await self._producer.stop()
+
+    def _record_lag(self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, Any]) -> None:
+        for tp, recs in batch.items():
+            end = consumer.highwater(tp)
+            if end is not None:
+                CONSUMER_LAG.labels(
+                    self.settings.service_name, self.name, self.settings.logical_topic(tp.topic)
+                ).set(max(end - (recs[-1].offset + 1), 0))

@@ -1,0 +1,157 @@
+"""The outbox relay: claims unsent rows with FOR UPDATE SKIP LOCKED, publishes them, marks them sent."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import Table, delete, func, select, update
+
+from kit.db import Database
+from kit.messaging.kafka import start_with_retry
+from kit.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISH_ERRORS, OUTBOX_PUBLISHED
+from kit.settings import KitSettings
+
+log = logging.getLogger("kit.relay")
+
+
+def notify_channel(table: Table) -> str:
+    return f"outbox_{table.schema}"
+
+
+def asyncpg_dsn(sqlalchemy_url: str) -> str:
+    return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+class OutboxRelay:
+    """Publishes a service's outbox. Several relays may run: SKIP LOCKED hands each a disjoint batch."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        table: Table,
+        settings: KitSettings,
+        producer: AIOKafkaProducer,
+        retention: timedelta = timedelta(days=1),
+    ) -> None:
+        self.db = db
+        self.table = table
+        self.settings = settings
+        self.producer = producer
+        self.retention = retention
+        self._wake = asyncio.Event()
+        self._service = settings.service_name
+
+    async def publish_batch(self) -> int:
+        """Publish one batch of unsent rows in order; returns how many went out."""
+        t = self.table
+        async with self.db.session() as session:
+            rows = (
+                await session.execute(
+                    select(t.c.seq, t.c.topic, t.c.key, t.c.headers, t.c.payload)
+                    .where(t.c.sent_at.is_(None))
+                    .order_by(t.c.seq)
+                    .limit(self.settings.relay_batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            futures = []
+            for row in rows:
+                futures.append(
+                    await self.producer.send(
+                        self.settings.topic(row.topic),
+                        key=row.key.encode(),
+                        value=orjson.dumps(row.payload),
+                        headers=[(k, str(v).encode()) for k, v in row.headers.items()],
+                    )
+                )
+            # Every send must be acknowledged before the rows are marked sent; a crash in between means
+            # the batch is published again and consumers absorb the duplicates.
+            await asyncio.gather(*futures)
+            await session.execute(
+                update(t).where(t.c.seq.in_([r.seq for r in rows])).values(sent_at=func.now())
+            )
+        OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
+        return len(rows)
+
+    async def measure_backlog(self) -> None:
+        t = self.table
+        async with self.db.session() as session:
+            count, oldest = (
+                await session.execute(
+                    select(func.count(), func.extract("epoch", func.now() - func.min(t.c.created_at))).where(
+                        t.c.sent_at.is_(None)
+                    )
+                )
+            ).one()
+        OUTBOX_BACKLOG.labels(self._service).set(count)
+        OUTBOX_OLDEST_AGE.labels(self._service).set(float(oldest or 0))
+
+    async def purge_sent(self) -> None:
+        t = self.table
+        async with self.db.session() as session:
+            await session.execute(
+                delete(t).where(t.c.sent_at.is_not(None), t.c.sent_at < func.now() - self.retention)
+            )
+
+    async def _listen(self) -> None:
+        """Wake the loop as soon as a transaction that wrote to the outbox commits (LISTEN/NOTIFY)."""
+        while True:
+            conn = None
+            try:
+                conn = await asyncpg.connect(asyncpg_dsn(self.settings.database_url))
+                await conn.add_listener(notify_channel(self.table), lambda *_: self._wake.set())
+                while not conn.is_closed():
+                    await asyncio.sleep(5)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox listener disconnected", extra={"error": type(exc).__name__})
+                await asyncio.sleep(1)
+            finally:
+                if conn is not None and not conn.is_closed():
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+
+    async def run(self) -> None:
+        """Publish until cancelled; with the broker or database down, wait and try again."""
+        await start_with_retry(self.producer, what="relay")
+        listener = asyncio.create_task(self._listen())
+        backoff = 0.2
+        loops = 0
+        try:
+            while True:
+                try:
+                    sent = await self.publish_batch()
+                    backoff = 0.2
+                    loops += 1
+                    if loops % 25 == 1:
+                        await self.measure_backlog()
+                    if loops % 5000 == 1:
+                        await self.purge_sent()
+                    if sent >= self.settings.relay_batch_size:
+                        continue
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.settings.relay_poll_interval_s)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    OUTBOX_PUBLISH_ERRORS.labels(self._service).inc()
+                    log.warning("outbox relay batch failed; will retry", extra={"error": repr(exc)[:300]})
+                    with contextlib.suppress(Exception):
+                        await self.measure_backlog()
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(BaseException):
+                await listener

@@ -1,0 +1,74 @@
+"""Settings every service reads from the environment (pydantic-settings). Services subclass KitSettings."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KitSettings(BaseSettings):
+    """The plumbing a service needs: where its database, broker and peers are."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    service_name: str = "parity"
+    environment: Literal["development", "test", "production"] = "development"
+    log_level: str = "INFO"
+
+    database_url: str = Field(
+        default="postgresql+asyncpg://postgres@127.0.0.1:54329/parity",
+        description="SQLAlchemy async URL; every service uses its own schema in it.",
+    )
+    database_pool_size: int = 10
+    database_max_overflow: int = 5
+
+    kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    kafka_topic_prefix: str = Field(
+        default="", description="Prepended to every topic name (test isolation, shared clusters)."
+    )
+    kafka_partitions: int = 6
+    kafka_replication_factor: int = 1
+    kafka_session_timeout_ms: int = Field(
+        default=10_000, description="Consumer-group session timeout; Tansu holds a join for half of it."
+    )
+
+    run_relay: bool = Field(default=True, description="Run the outbox relay in this process.")
+    run_consumers: bool = Field(
+        default=True, description="Run this service's event consumers in this process."
+    )
+    run_scheduler: bool = Field(default=True, description="Run this service's periodic jobs in this process.")
+    relay_batch_size: int = 500
+    relay_poll_interval_s: float = 0.2
+    consumer_max_attempts: int = 3
+    consumer_retry_backoff_s: float = 0.2
+
+    # Internal service URLs (the gateway routes to these; services call each other's internal APIs).
+    eligibility_url: str = "http://127.0.0.1:8101"
+    claims_url: str = "http://127.0.0.1:8102"
+    pricing_url: str = "http://127.0.0.1:8103"
+    notifications_url: str = "http://127.0.0.1:8104"
+    internal_token: str = Field(
+        default="dev-internal-token",
+        description="Shared secret on service-to-service calls and gateway-forwarded requests.",
+    )
+
+    otel_exporter: Literal["none", "console", "otlp"] = "none"
+    otel_endpoint: str | None = None
+
+    def topic(self, name: str) -> str:
+        """The broker-side name of a logical topic."""
+        return f"{self.kafka_topic_prefix}{name}"
+
+    def logical_topic(self, name: str) -> str:
+        return name[len(self.kafka_topic_prefix) :] if name.startswith(self.kafka_topic_prefix) else name
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Accept a plain postgres:// URL (as ops tools write it) and use the asyncpg driver."""
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+asyncpg://" + value[len(prefix) :]
+        return value

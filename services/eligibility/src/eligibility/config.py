@@ -1,0 +1,9 @@
+"""Settings of the eligibility service."""
+
+from __future__ import annotations
+
+from kit.settings import KitSettings
+
+
+class Settings(KitSettings):
+    service_name: str = "eligibility"

@@ -1,0 +1,9 @@
+"""Settings of the pricing service."""
+
+from __future__ import annotations
+
+from kit.settings import KitSettings
+
+
+class Settings(KitSettings):
+    service_name: str = "pricing"

@@ -1,0 +1,3 @@
+from tests.kit.demo import demo_db
+
+__all__ = ["demo_db"]
