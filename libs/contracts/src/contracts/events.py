@@ -142,6 +142,14 @@ class CobRecertificationDue(Event):
 BillingRoute = Literal["home_plan", "bluecard", "virtual_network", "standard", "crisis_only", "self_pay"]
 
 
+class CareRelationshipStarted(Event):
+    topic = "care.relationship_started"
+    description = "A provider started seeing a client (the basis of providers' access to client records)."
+    provider_id: UUID
+    client_id: UUID
+    started_at: datetime
+
+
 class SessionConfirmed(Event):
     topic = "session.confirmed"
     description = "A provider confirmed a session; pricing gives it a first price, claims bills it."

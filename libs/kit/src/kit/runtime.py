@@ -59,7 +59,11 @@ class Runtime:
         http = httpx.AsyncClient(
             timeout=httpx.Timeout(10.0, connect=2.0),
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-            headers={"x-internal-token": settings.internal_token},
+            headers={
+                "x-internal-token": settings.internal_token,
+                "x-parity-role": "service",
+                "x-parity-subject": f"service:{settings.service_name}",
+            },
         )
         return cls(
             settings=settings,

@@ -15,6 +15,27 @@ from fastapi import FastAPI
 
 T = TypeVar("T")
 
+DEV_INTERNAL_TOKEN = "dev-internal-token"  # KitSettings default, what test settings use
+
+
+def as_role(
+    role: str, *, client_id: object = None, provider_id: object = None, subject: str | None = None
+) -> dict[str, str]:
+    """Headers the gateway would forward for a verified caller (use on direct service test clients)."""
+    headers = {
+        "x-internal-token": DEV_INTERNAL_TOKEN,
+        "x-parity-role": role,
+        "x-parity-subject": subject or f"{role}-test",
+    }
+    if client_id is not None:
+        headers["x-parity-client-id"] = str(client_id)
+    if provider_id is not None:
+        headers["x-parity-provider-id"] = str(provider_id)
+    return headers
+
+
+OPS = as_role("ops")
+
 
 @asynccontextmanager
 async def running_app(app: FastAPI, base_url: str = "http://test") -> AsyncIterator[httpx.AsyncClient]:
