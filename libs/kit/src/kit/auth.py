@@ -59,9 +59,9 @@ def principal_from_request(request: Request) -> Principal:
     try:
         return Principal(
             subject=request.headers.get(SUBJECT_HEADER, "unknown"),
-            role=role,  # type: ignore[arg-type]
-            client_id=request.headers.get(CLIENT_HEADER) or None,  # type: ignore[arg-type]
-            provider_id=request.headers.get(PROVIDER_HEADER) or None,  # type: ignore[arg-type]
+            role=role,
+            client_id=request.headers.get(CLIENT_HEADER) or None,
+            provider_id=request.headers.get(PROVIDER_HEADER) or None,
         )
     except ValidationError as exc:
         raise Unauthorized("The identity that came with this request is not valid.") from exc
