@@ -1,0 +1,7 @@
+"""Sandbox clearinghouse: eligibility transactions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["eligibility"])
