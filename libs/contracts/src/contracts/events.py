@@ -271,6 +271,7 @@ CostChangeReason = Literal[
     "session_cancelled",
     "session_recoded",
     "fee_schedule_changed",
+    "account_status_changed",
 ]
 
 

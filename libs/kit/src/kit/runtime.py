@@ -109,7 +109,7 @@ class Runtime:
         s = self.settings
         if s.run_relay:
             self.relay = OutboxRelay(
-                db=self.db, table=self.tables.outbox, settings=s, producer=make_producer(s)
+                db=self.db, table=self.tables.outbox, settings=s, producer_factory=lambda: make_producer(s)
             )
             self._supervise("relay", self.relay.run)
         if s.run_consumers:
@@ -126,8 +126,5 @@ class Runtime:
             with contextlib.suppress(BaseException):
                 await task
         self._tasks.clear()
-        if self.relay is not None:
-            with contextlib.suppress(Exception):
-                await self.relay.producer.stop()
         await self.http.aclose()
         await self.db.dispose()

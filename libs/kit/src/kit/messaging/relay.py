@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 import asyncpg
@@ -37,20 +38,37 @@ class OutboxRelay:
         db: Database,
         table: Table,
         settings: KitSettings,
-        producer: AIOKafkaProducer,
+        producer_factory: Callable[[], AIOKafkaProducer],
         retention: timedelta = timedelta(days=1),
     ) -> None:
         self.db = db
         self.table = table
         self.settings = settings
-        self.producer = producer
+        self.producer_factory = producer_factory
+        self.producer: AIOKafkaProducer | None = None
         self.retention = retention
         self._wake = asyncio.Event()
+        self.send_timeout_s = 15.0
         self._service = settings.service_name
+
+    async def _producer(self) -> AIOKafkaProducer:
+        if self.producer is None:
+            producer = self.producer_factory()
+            await start_with_retry(producer, what="relay")
+            self.producer = producer
+        return self.producer
+
+    async def reset_producer(self) -> None:
+        """Drop the producer after a failed batch; the next batch starts one with fresh metadata."""
+        if self.producer is not None:
+            with contextlib.suppress(Exception):
+                await self.producer.stop()
+            self.producer = None
 
     async def publish_batch(self) -> int:
         """Publish one batch of unsent rows in order; returns how many went out."""
         t = self.table
+        producer = await self._producer()
         async with self.db.session() as session:
             rows = (
                 await session.execute(
@@ -66,7 +84,7 @@ class OutboxRelay:
             futures = []
             for row in rows:
                 futures.append(
-                    await self.producer.send(
+                    await producer.send(
                         self.settings.topic(row.topic),
                         key=row.key.encode(),
                         value=orjson.dumps(row.payload),
@@ -75,7 +93,7 @@ class OutboxRelay:
                 )
             # Every send must be acknowledged before the rows are marked sent; a crash in between means
             # the batch is published again and consumers absorb the duplicates.
-            await asyncio.gather(*futures)
+            await asyncio.wait_for(asyncio.gather(*futures), timeout=self.send_timeout_s)
             await session.execute(
                 update(t).where(t.c.seq.in_([r.seq for r in rows])).values(sent_at=func.now())
             )
@@ -123,7 +141,6 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Publish until cancelled; with the broker or database down, wait and try again."""
-        await start_with_retry(self.producer, what="relay")
         listener = asyncio.create_task(self._listen())
         backoff = 0.2
         loops = 0
@@ -147,11 +164,13 @@ class OutboxRelay:
                 except Exception as exc:
                     OUTBOX_PUBLISH_ERRORS.labels(self._service).inc()
                     log.warning("outbox relay batch failed; will retry", extra={"error": repr(exc)[:300]})
+                    await self.reset_producer()
                     with contextlib.suppress(Exception):
                         await self.measure_backlog()
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
         finally:
+            await self.reset_producer()
             listener.cancel()
             with contextlib.suppress(BaseException):
                 await listener
