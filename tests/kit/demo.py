@@ -8,16 +8,17 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from contracts.events import ClientRegistered
 from fastapi import APIRouter, FastAPI
+from sqlalchemy import Column, String, Table, select, text
+from sqlalchemy.dialects.postgresql import UUID
+
+from contracts.events import ClientRegistered
 from kit.app import RuntimeDep, create_service_app
 from kit.db import Database, DbSession, make_base
 from kit.errors import Conflict
 from kit.messaging.consumer import EventContext, Subscription
 from kit.runtime import MessagingTables, Runtime
 from kit.settings import KitSettings
-from sqlalchemy import Column, String, Table, select, text
-from sqlalchemy.dialects.postgresql import UUID
 
 Base = make_base("kitdemo")
 notes = Table(

@@ -7,13 +7,13 @@ import uuid
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
+
 from contracts.cloudevents import Envelope
 from contracts.events import ClientRegistered
 from kit.db import Database
 from kit.settings import KitSettings
 from kit.testing.helpers import TopicReader, eventually, running_app
 from kit.testing.plugin import SettingsFactory
-
 from tests.kit.demo import count, create_demo_app, messaging, seen
 
 

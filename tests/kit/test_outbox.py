@@ -6,7 +6,6 @@ from kit.db import Database
 from kit.settings import KitSettings
 from kit.testing.helpers import TopicReader, eventually, running_app
 from kit.testing.plugin import SettingsFactory
-
 from tests.kit.demo import count, create_demo_app, messaging, notes
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from kit.settings import KitSettings
 from pydantic import Field
+
+from kit.settings import KitSettings
 
 
 class Settings(KitSettings):

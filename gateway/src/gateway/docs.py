@@ -11,8 +11,8 @@ import time
 from typing import Any
 
 import httpx
-from contracts import asyncapi
 
+from contracts import asyncapi
 from gateway.config import Settings
 from gateway.proxy import upstream_url
 from gateway.routes import SERVICES, route_for

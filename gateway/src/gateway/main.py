@@ -8,19 +8,19 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from contracts import asyncapi
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
-from kit.errors import install_error_handlers, problem_response
-from kit.logging import configure_logging
-from kit.metrics import metrics_endpoint
-from kit.middleware import RequestContextMiddleware
 
+from contracts import asyncapi
 from gateway.config import Settings
 from gateway.docs import OpenApiAggregator, asyncapi_html
 from gateway.proxy import make_client, proxy, upstream_url
 from gateway.routes import SERVICES
+from kit.errors import install_error_handlers, problem_response
+from kit.logging import configure_logging
+from kit.metrics import metrics_endpoint
+from kit.middleware import RequestContextMiddleware
 
 PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 

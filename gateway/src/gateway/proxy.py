@@ -6,14 +6,14 @@ from __future__ import annotations
 import logging
 
 import httpx
-from kit.errors import problem_response
-from kit.logging import correlation_id
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from gateway.config import Settings
 from gateway.routes import route_for
+from kit.errors import problem_response
+from kit.logging import correlation_id
 
 log = logging.getLogger("gateway.proxy")
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from kit.migrations import revision, upgrade
-
 from devstack.infra import create_database, start_postgres
+from kit.migrations import revision, upgrade
 
 
 def main(service: str, message: str) -> None:

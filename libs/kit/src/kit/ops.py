@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from contracts.cloudevents import Envelope
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import func, select, update
 
+from contracts.cloudevents import Envelope
 from kit.errors import NotFound, Unprocessable
 
 router = APIRouter(prefix="/ops", tags=["ops"])

@@ -12,13 +12,13 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from contracts import DLQ_SUFFIX, Event
-from contracts.cloudevents import Envelope
 from pydantic import ValidationError
 from sqlalchemy import Table, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts import DLQ_SUFFIX, Event
+from contracts.cloudevents import Envelope
 from kit.db import Database
 from kit.logging import correlation_id
 from kit.messaging.kafka import start_with_retry

@@ -9,8 +9,8 @@ import logging
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
-from contracts import all_topics
 
+from contracts import all_topics
 from kit.settings import KitSettings
 
 log = logging.getLogger("kit.kafka")

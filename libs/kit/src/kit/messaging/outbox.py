@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from contracts.base import Event
-from contracts.cloudevents import Envelope
 from sqlalchemy import Table, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.base import Event
+from contracts.cloudevents import Envelope
 from kit.logging import correlation_id
 
 

@@ -11,8 +11,9 @@ from typing import Any, TypeVar
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from contracts.cloudevents import Envelope
 from fastapi import FastAPI
+
+from contracts.cloudevents import Envelope
 
 T = TypeVar("T")
 
