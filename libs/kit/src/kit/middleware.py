@@ -53,7 +53,9 @@ class RequestContextMiddleware:
             template = getattr(route, "path", "unmatched")
             HTTP_REQUESTS.labels(self.service, scope["method"], template, str(status)).observe(elapsed)
             # Paths are logged as templates: ids in the concrete path are opaque, but templates keep logs lean.
-            log.info(
+            quiet = template in ("/healthz", "/readyz", "/metrics")
+            log.log(
+                logging.DEBUG if quiet else logging.INFO,
                 "request",
                 extra={
                     "method": scope["method"],
