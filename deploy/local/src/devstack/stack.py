@@ -102,19 +102,12 @@ class Stack:
 
     def prepare(self) -> None:
         """Migrations and topics before any service accepts traffic."""
-        from kit.messaging.kafka import ensure_topics
         from kit.migrations import upgrade
-        from kit.settings import KitSettings
 
         for package in MIGRATED:
             upgrade(package, self.env["DATABASE_URL"])
         log("migrations applied")
-        settings = KitSettings(
-            kafka_bootstrap_servers=self.env["KAFKA_BOOTSTRAP_SERVERS"],
-            kafka_topic_prefix=self.env.get("KAFKA_TOPIC_PREFIX", ""),
-        )
-        topics = asyncio.run(ensure_topics(settings))
-        log(f"{len(topics)} topics ready")
+        self.create_topics()
 
     def spawn(self, app: App) -> None:
         cmd = [
@@ -148,10 +141,36 @@ class Stack:
         if pending:
             raise RuntimeError(f"not ready after {timeout}s: {', '.join(a.name for a in pending)}")
 
+    def revive_infra(self) -> None:
+        """A dead embedded broker comes back with its topics; a dead PostgreSQL comes back on its data."""
+        for i, managed in enumerate(self.infra):
+            if managed.proc.poll() is None or self.stopping:
+                continue
+            log(f"{managed.name} exited with code {managed.proc.returncode}; restarting")
+            if managed.name == "broker":
+                port = int(self.env["KAFKA_BOOTSTRAP_SERVERS"].rsplit(":", 1)[1])
+                self.infra[i], _ = start_broker(port=port, log_dir=DATA)
+                self.create_topics()
+            elif managed.name == "postgres":
+                port = int(self.env.get("POSTGRES_PORT", 54329))
+                self.infra[i], _ = start_postgres(DATA / "pg", port=port)
+
+    def create_topics(self) -> None:
+        from kit.messaging.kafka import ensure_topics
+        from kit.settings import KitSettings
+
+        settings = KitSettings(
+            kafka_bootstrap_servers=self.env["KAFKA_BOOTSTRAP_SERVERS"],
+            kafka_topic_prefix=self.env.get("KAFKA_TOPIC_PREFIX", ""),
+        )
+        topics = asyncio.run(ensure_topics(settings))
+        log(f"{len(topics)} topics ready")
+
     def supervise(self) -> None:
         """Restart a child that dies; return when asked to stop."""
         backoff: dict[str, float] = {}
         while not self.stopping:
+            self.revive_infra()
             for name, (app, proc) in list(self.children.items()):
                 if proc.poll() is not None and not self.stopping:
                     delay = backoff.get(name, 0.5)
