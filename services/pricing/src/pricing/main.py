@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+
 from kit.app import create_service_app
 from kit.clock import Clock
 from kit.runtime import Runtime
-
 from pricing.config import Settings
+from pricing.costing.endpoints import router as cost_router
 from pricing.handlers import SUBSCRIPTIONS
 from pricing.models import messaging
 
@@ -17,14 +18,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     def runtime_factory() -> Runtime:
         runtime = Runtime.build(settings or Settings(), messaging, clock=clock)
-        if SUBSCRIPTIONS:
-            runtime.add_consumer("main", SUBSCRIPTIONS)
+        runtime.add_consumer("main", SUBSCRIPTIONS)
         return runtime
 
     return create_service_app(
         service_name="pricing",
         title="Parity pricing",
-        description="Pricing service.",
+        description="What each session costs the client, re-priced whenever the truth changes; "
+        "balances, payments, refunds, invoices and estimates.",
         runtime_factory=runtime_factory,
-        routers=[],
+        routers=[cost_router],
     )

@@ -1,0 +1,198 @@
+"""Every query of re-pricing: set-based reads of a chunk of clients and batched writes."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pricing.costing.costshare import Accumulators, PlanTerms
+from pricing.costing.schedule import ClientFacts, SessionFacts, Snapshot
+from pricing.models import (
+    benefit_snapshots,
+    clients,
+    cost_versions,
+    coverages,
+    fee_schedules,
+    ledger_entries,
+    refunds,
+    sessions,
+)
+
+
+async def lock_clients(db: AsyncSession, client_ids: Sequence[UUID]) -> dict[UUID, str]:
+    """Row-lock the clients (created when first seen) so re-pricings of one client run one at a time."""
+    await db.execute(
+        pg_insert(clients).values([{"client_id": c} for c in client_ids]).on_conflict_do_nothing()
+    )
+    rows = await db.execute(
+        select(clients.c.client_id, clients.c.account_status)
+        .where(clients.c.client_id.in_(client_ids))
+        .order_by(clients.c.client_id)
+        .with_for_update()
+    )
+    return {r.client_id: r.account_status for r in rows}
+
+
+async def load_sessions(db: AsyncSession, client_ids: Sequence[UUID]) -> dict[UUID, list[Any]]:
+    rows = await db.execute(select(sessions).where(sessions.c.client_id.in_(client_ids)))
+    out: dict[UUID, list[Any]] = defaultdict(list)
+    for r in rows:
+        out[r.client_id].append(r)
+    return out
+
+
+def to_facts(row: Any) -> SessionFacts:
+    return SessionFacts(
+        session_id=row.session_id,
+        coverage_id=row.coverage_id,
+        payer_id=row.payer_id,
+        date_of_service=row.date_of_service,
+        cpt_code=row.cpt_code,
+        billing_route=row.billing_route,
+        cancelled=row.status == "cancelled",
+        confirmed_at=row.confirmed_at,
+        patient_responsibility=row.patient_responsibility,
+    )
+
+
+async def load_client_facts(
+    db: AsyncSession, statuses: dict[UUID, str], client_ids: Sequence[UUID]
+) -> dict[UUID, ClientFacts]:
+    cov_rows = (
+        await db.execute(
+            select(coverages.c.coverage_id, coverages.c.client_id, coverages.c.cob_secondary).where(
+                coverages.c.client_id.in_(client_ids)
+            )
+        )
+    ).all()
+    snap_rows = (
+        await db.execute(
+            select(benefit_snapshots, coverages.c.client_id)
+            .join(coverages, coverages.c.coverage_id == benefit_snapshots.c.coverage_id)
+            .where(coverages.c.client_id.in_(client_ids))
+        )
+    ).all()
+    secondary: dict[UUID, set[UUID]] = defaultdict(set)
+    for c in cov_rows:
+        if c.cob_secondary:
+            secondary[c.client_id].add(c.coverage_id)
+    snaps: dict[UUID, dict[UUID, list[Snapshot]]] = defaultdict(lambda: defaultdict(list))
+    for s in snap_rows:
+        snaps[s.client_id][s.coverage_id].append(snapshot_of(s))
+    return {
+        c: ClientFacts(
+            ineligible=statuses.get(c) == "ineligible",
+            secondary_coverages=frozenset(secondary[c]),
+            snapshots=dict(snaps[c]),
+        )
+        for c in client_ids
+    }
+
+
+def snapshot_of(row: Any) -> Snapshot:
+    return Snapshot(
+        plan_year_start=row.plan_year_start,
+        plan_year_end=row.plan_year_end,
+        terms=PlanTerms(
+            deductible=row.deductible,
+            out_of_pocket_max=row.out_of_pocket_max,
+            copay=row.copay,
+            coinsurance_rate=row.coinsurance_rate,
+        ),
+        met=Accumulators(row.deductible_met, row.out_of_pocket_met),
+    )
+
+
+async def load_rates(db: AsyncSession) -> dict[tuple[str, str], Decimal]:
+    rows = await db.execute(
+        select(fee_schedules.c.payer_id, fee_schedules.c.cpt_code, fee_schedules.c.allowed_amount)
+    )
+    return {(r.payer_id, r.cpt_code): r.allowed_amount for r in rows}
+
+
+async def insert_versions(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await db.execute(insert(cost_versions), rows)
+
+
+async def set_current(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Point each session at its newest version in one statement."""
+    if not rows:
+        return
+    await db.execute(
+        text(
+            "UPDATE pricing.sessions s SET current_version = v.version, current_amount = v.amount "
+            "FROM unnest(CAST(:ids AS uuid[]), CAST(:versions AS int[]), CAST(:amounts AS numeric[])) "
+            "AS v(session_id, version, amount) WHERE s.session_id = v.session_id"
+        ),
+        {
+            "ids": [r["session_id"] for r in rows],
+            "versions": [r["version"] for r in rows],
+            "amounts": [r["amount"] for r in rows],
+        },
+    )
+
+
+async def insert_entries(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await db.execute(insert(ledger_entries), rows)
+
+
+async def session_money(db: AsyncSession, session_ids: Sequence[UUID]) -> dict[UUID, tuple[Decimal, Decimal]]:
+    """Per session: what the client still owes (negative: overpaid) and what they paid, net of refunds."""
+    if not session_ids:
+        return {}
+    rows = await db.execute(
+        text(
+            "SELECT session_id, sum(amount) AS owed, "
+            "coalesce(-sum(amount) FILTER (WHERE kind IN ('payment', 'refund')), 0) AS paid "
+            "FROM pricing.ledger_entries WHERE account = 'receivable' AND session_id = ANY(:ids) "
+            "GROUP BY session_id"
+        ),
+        {"ids": list(session_ids)},
+    )
+    return {r.session_id: (r.owed, r.paid) for r in rows}
+
+
+async def pending_refunds(db: AsyncSession, session_ids: Sequence[UUID]) -> dict[UUID, Decimal]:
+    if not session_ids:
+        return {}
+    rows = await db.execute(
+        select(refunds.c.session_id, refunds.c.amount).where(
+            refunds.c.session_id.in_(session_ids), refunds.c.status == "pending"
+        )
+    )
+    out: dict[UUID, Decimal] = defaultdict(Decimal)
+    for r in rows:
+        out[r.session_id] += r.amount
+    return out
+
+
+async def paying_payment(db: AsyncSession, session_id: UUID) -> UUID | None:
+    """The payment that paid this session most recently (the original payment a refund goes back to)."""
+    row = await db.execute(
+        select(ledger_entries.c.payment_id)
+        .where(
+            ledger_entries.c.session_id == session_id,
+            ledger_entries.c.kind == "payment",
+            ledger_entries.c.account == "receivable",
+        )
+        .order_by(ledger_entries.c.id.desc())
+        .limit(1)
+    )
+    return row.scalar_one_or_none()
+
+
+async def insert_refund(db: AsyncSession, values: dict[str, Any]) -> bool:
+    """Stage a refund; False when this cost version of the session already has one."""
+    result = await db.execute(
+        pg_insert(refunds).values(**values).on_conflict_do_nothing().returning(refunds.c.refund_id)
+    )
+    return result.first() is not None
