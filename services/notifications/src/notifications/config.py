@@ -2,8 +2,31 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from kit.settings import KitSettings
 
 
 class Settings(KitSettings):
     service_name: str = "notifications"
+
+    smtp_url: str = Field(
+        default="smtp://127.0.0.1:2525",
+        description="smtp://[user:pass@]host:port[?starttls=true|false] or smtps://... (implicit TLS).",
+    )
+    smtp_timeout_s: float = 10.0
+    mail_from: str = "Parity <no-reply@parity.local>"
+    frontend_url: str = Field(default="http://127.0.0.1:3000", description="Base of links in e-mails.")
+    support_url: str = Field(
+        default="http://127.0.0.1:3000/support", description="Where a person tells us something is fixed."
+    )
+
+    sender_interval_s: float = Field(default=0.5, description="How often the sender drains due e-mails.")
+    sender_batch_size: int = 50
+    sender_lease_s: float = Field(
+        default=120.0, description="A claimed e-mail not recorded within this time is sent again."
+    )
+    sender_max_attempts: int = Field(default=8, description="Transient failures before giving up.")
+    sender_backoff_s: float = Field(default=5.0, description="First retry delay; doubles each attempt.")
+    sender_backoff_max_s: float = 900.0
+    contact_cache_ttl_s: float = Field(default=300.0, description="How long recipients' contacts are cached.")

@@ -1,9 +1,119 @@
-"""Events the notifications service consumes."""
+"""Events the notifications service consumes: each one queues the e-mails it causes (sending happens later,
+in the sender), or feeds a local view (who sees whom, session dates, secondary flags)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from kit.messaging.consumer import Subscription
+from contracts.events import (
+    BalanceDue,
+    CareRelationshipStarted,
+    CobCaseOpened,
+    CobCaseResolved,
+    CobRecertificationDue,
+    CostChanged,
+    CoverageFlaggedSecondary,
+    InvoiceIssued,
+    NotesRequested,
+    RefundIssued,
+    SessionConfirmed,
+)
+from kit.messaging.consumer import EventContext, Subscription
+from notifications.delivery import plan
+from notifications.delivery.plan import Intent
+from notifications.delivery.service import record_intents
+from notifications.facts import repository as facts
 
-SUBSCRIPTIONS: list[Subscription[Any]] = []
+
+async def _queue(ctx: EventContext, intents: list[Intent]) -> None:
+    await record_intents(
+        ctx.session,
+        event_id=ctx.envelope.id,
+        event_type=ctx.envelope.type,
+        intents=intents,
+        now=ctx.state.clock.now(),
+        mail_from=ctx.state.settings.mail_from,
+    )
+
+
+async def on_relationship_started(event: CareRelationshipStarted, ctx: EventContext) -> None:
+    await facts.add_relationship(
+        ctx.session, provider_id=event.provider_id, client_id=event.client_id, started_at=event.started_at
+    )
+
+
+async def on_session_confirmed(event: SessionConfirmed, ctx: EventContext) -> None:
+    await facts.add_session(
+        ctx.session,
+        session_id=event.session_id,
+        client_id=event.client_id,
+        provider_id=event.provider_id,
+        date_of_service=event.date_of_service,
+    )
+
+
+async def on_flagged_secondary(event: CoverageFlaggedSecondary, ctx: EventContext) -> None:
+    # No e-mail here: the COB case eligibility opens for this flag sends it (see delivery.plan).
+    await facts.record_flag(
+        ctx.session,
+        coverage_id=event.coverage_id,
+        client_id=event.client_id,
+        payer_id=event.payer_id,
+        other_payer_name=event.other_payer_name,
+        flagged_at=event.flagged_at,
+    )
+
+
+async def on_cob_opened(event: CobCaseOpened, ctx: EventContext) -> None:
+    providers = await facts.providers_of(ctx.session, event.client_id)
+    other = await facts.other_payer_name(ctx.session, event.coverage_id)
+    await _queue(ctx, plan.cob_opened(event, providers=providers, other_payer_name=other))
+
+
+async def on_cob_resolved(event: CobCaseResolved, ctx: EventContext) -> None:
+    providers = await facts.providers_of(ctx.session, event.client_id)
+    await _queue(ctx, plan.cob_resolved(event, providers=providers))
+
+
+async def on_recertification_due(event: CobRecertificationDue, ctx: EventContext) -> None:
+    await _queue(ctx, plan.recertification_due(event))
+
+
+async def on_cost_changed(event: CostChanged, ctx: EventContext) -> None:
+    dates = await facts.session_dates(ctx.session, [event.session_id])
+    await _queue(ctx, plan.cost_changed(event, dates=dates))
+
+
+async def on_balance_due(event: BalanceDue, ctx: EventContext) -> None:
+    dates = await facts.session_dates(ctx.session, list(event.session_ids))
+    await _queue(ctx, plan.balance_due(event, dates=dates))
+
+
+async def on_refund_issued(event: RefundIssued, ctx: EventContext) -> None:
+    dates = await facts.session_dates(ctx.session, [event.session_id])
+    await _queue(ctx, plan.refund_issued(event, dates=dates))
+
+
+async def on_invoice_issued(event: InvoiceIssued, ctx: EventContext) -> None:
+    dates = await facts.session_dates(ctx.session, [event.session_id])
+    await _queue(ctx, plan.invoice_issued(event, dates=dates))
+
+
+async def on_notes_requested(event: NotesRequested, ctx: EventContext) -> None:
+    dates = await facts.session_dates(ctx.session, [event.session_id])
+    await _queue(ctx, plan.notes_requested(event, dates=dates))
+
+
+SUBSCRIPTIONS: list[Subscription[Any]] = [
+    Subscription(CareRelationshipStarted, on_relationship_started),
+    Subscription(SessionConfirmed, on_session_confirmed),
+    Subscription(CoverageFlaggedSecondary, on_flagged_secondary),
+    Subscription(CobCaseOpened, on_cob_opened),
+    Subscription(CobCaseResolved, on_cob_resolved),
+    Subscription(CobRecertificationDue, on_recertification_due),
+    Subscription(CostChanged, on_cost_changed),
+    Subscription(BalanceDue, on_balance_due),
+    Subscription(RefundIssued, on_refund_issued),
+    Subscription(InvoiceIssued, on_invoice_issued),
+    Subscription(NotesRequested, on_notes_requested),
+]

@@ -3,28 +3,40 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+
 from kit.app import create_service_app
 from kit.clock import Clock
+from kit.jobs import PeriodicJob
 from kit.runtime import Runtime
-
 from notifications.config import Settings
+from notifications.delivery.directory import Directory
+from notifications.delivery.sender import drain
+from notifications.feed.endpoints import router as feed_router
 from notifications.handlers import SUBSCRIPTIONS
 from notifications.models import messaging
+from notifications.preferences.endpoints import router as preferences_router
+
+SENDER_JOB = "notifications.sender"
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     """Build the notifications app; tests pass their own settings and a controllable clock."""
+    settings = settings or Settings()
 
     def runtime_factory() -> Runtime:
-        runtime = Runtime.build(settings or Settings(), messaging, clock=clock)
-        if SUBSCRIPTIONS:
-            runtime.add_consumer("main", SUBSCRIPTIONS)
+        runtime = Runtime.build(settings, messaging, clock=clock)
+        runtime.add_consumer("main", SUBSCRIPTIONS)
+        runtime.extras["directory"] = Directory(http=runtime.http, settings=settings)
+        runtime.jobs.append(PeriodicJob(SENDER_JOB, settings.sender_interval_s, drain))
         return runtime
 
     return create_service_app(
         service_name="notifications",
         title="Parity notifications",
-        description="Notifications service.",
+        description=(
+            "Every e-mail the platform promises (COB pauses, cost changes, balances, refunds, invoices, notes "
+            "requests), sent once over SMTP; the in-app feed, delivery status and preferences."
+        ),
         runtime_factory=runtime_factory,
-        routers=[],
+        routers=[feed_router, preferences_router],
     )

@@ -1,0 +1,86 @@
+"""Recipients' contact details and invoice PDFs, fetched from the services that own them.
+
+Addresses never travel in events; eligibility owns clients, claims owns providers, pricing owns invoices.
+Contacts are cached in memory for `contact_cache_ttl_s` (e-mail changes are rare; a stale address for a few
+minutes is acceptable, an outage of eligibility stopping all mail is not).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import httpx
+
+from notifications.config import Settings
+
+
+class DirectoryUnavailable(Exception):
+    """The owning service did not give us what we need now; the e-mail is retried later."""
+
+
+@dataclass(frozen=True)
+class Contact:
+    email: str | None
+    greeting_name: str  # first name for a client, full name for a provider
+    display_name: str  # what a provider's e-mail calls the client: first name and last initial
+
+
+class Directory:
+    def __init__(self, *, http: httpx.AsyncClient, settings: Settings) -> None:
+        self.http = http
+        self.settings = settings
+        self._cache: dict[tuple[str, uuid.UUID], tuple[float, Contact]] = {}
+
+    async def _fetch_json(self, url: str) -> dict[str, object]:
+        try:
+            response = await self.http.get(url)
+        except httpx.HTTPError as exc:
+            raise DirectoryUnavailable(f"{type(exc).__name__} from {url.split('/internal')[0]}") from exc
+        if response.status_code != 200:
+            raise DirectoryUnavailable(f"HTTP {response.status_code} from {url.split('/internal')[0]}")
+        body = response.json()
+        if not isinstance(body, dict):
+            raise DirectoryUnavailable("unexpected response body")
+        return body
+
+    async def contact(self, kind: str, recipient_id: uuid.UUID) -> Contact:
+        """The recipient's address and how to greet them (cached)."""
+        key = (kind, recipient_id)
+        cached = self._cache.get(key)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        if kind == "client":
+            body = await self._fetch_json(f"{self.settings.eligibility_url}/internal/clients/{recipient_id}")
+            first = str(body.get("first_name") or "").strip()
+            last = str(body.get("last_name") or "").strip()
+            contact = Contact(
+                email=_str_or_none(body.get("email")),
+                greeting_name=first or "there",
+                display_name=" ".join(p for p in (first, f"{last[:1]}." if last else "") if p)
+                or "your client",
+            )
+        else:
+            body = await self._fetch_json(f"{self.settings.claims_url}/internal/providers/{recipient_id}")
+            name = str(body.get("name") or "").strip()
+            contact = Contact(
+                email=_str_or_none(body.get("email")), greeting_name=name or "there", display_name=name
+            )
+        self._cache[key] = (now + self.settings.contact_cache_ttl_s, contact)
+        return contact
+
+    async def invoice_pdf(self, session_id: str) -> bytes:
+        url = f"{self.settings.pricing_url}/internal/sessions/{session_id}/invoice.pdf"
+        try:
+            response = await self.http.get(url)
+        except httpx.HTTPError as exc:
+            raise DirectoryUnavailable(f"{type(exc).__name__} fetching the invoice") from exc
+        if response.status_code != 200 or not response.content.startswith(b"%PDF"):
+            raise DirectoryUnavailable(f"no invoice PDF yet (HTTP {response.status_code})")
+        return response.content
+
+
+def _str_or_none(value: object) -> str | None:
+    return str(value).strip() or None if value else None

@@ -1,0 +1,127 @@
+"""Every query on notifications: recording intents, claiming due ones, recording what happened."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifications.models import Notification
+
+
+async def add_intent(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert one intent; False when (event, recipient, template) was already recorded."""
+    result = await session.execute(
+        insert(Notification)
+        .values(**values)
+        .on_conflict_do_nothing(constraint="uq_notifications_event_recipient")
+        .returning(Notification.id)
+    )
+    return result.first() is not None
+
+
+async def claim_due(
+    session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int
+) -> list[Notification]:
+    """Lease up to `limit` pending e-mails that are due and not leased by a live sender."""
+    due = (
+        select(Notification.id)
+        .where(
+            Notification.status == "pending",
+            Notification.next_attempt_at <= now,
+            or_(Notification.lease_until.is_(None), Notification.lease_until <= now),
+        )
+        .order_by(Notification.next_attempt_at, Notification.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list((await session.execute(due)).scalars())
+    if not ids:
+        return []
+    rows = await session.scalars(
+        update(Notification)
+        .where(Notification.id.in_(ids))
+        .values(lease_until=lease_until, attempts=Notification.attempts + 1)
+        .returning(Notification),
+        execution_options={"synchronize_session": False},
+    )
+    return sorted(rows, key=lambda n: (n.next_attempt_at, n.created_at))
+
+
+async def save_rendering(
+    session: AsyncSession, *, notification_id: uuid.UUID, to_address: str, subject: str, text: str, html: str
+) -> None:
+    await session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id)
+        .values(to_address=to_address, subject=subject, body_text=text, body_html=html)
+    )
+
+
+async def mark_sent(session: AsyncSession, *, notification_id: uuid.UUID, now: datetime) -> bool:
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.status == "pending")
+        .values(status="sent", sent_at=now, lease_until=None, last_error=None)
+        .returning(Notification.id)
+    )
+    return result.first() is not None
+
+
+async def mark_retry(
+    session: AsyncSession, *, notification_id: uuid.UUID, next_attempt_at: datetime, error: str
+) -> None:
+    await session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.status == "pending")
+        .values(next_attempt_at=next_attempt_at, lease_until=None, last_error=error)
+    )
+
+
+async def mark_failed(
+    session: AsyncSession, *, notification_id: uuid.UUID, now: datetime, error: str
+) -> bool:
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.status == "pending")
+        .values(status="failed", failed_at=now, lease_until=None, last_error=error)
+        .returning(Notification.id)
+    )
+    return result.first() is not None
+
+
+async def requeue(session: AsyncSession, *, notification_id: uuid.UUID, now: datetime) -> bool:
+    """Put a failed e-mail back in the queue (ops, after fixing an address); keeps its Message-ID."""
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.status == "failed")
+        .values(status="pending", attempts=0, next_attempt_at=now, failed_at=None, lease_until=None)
+        .returning(Notification.id)
+    )
+    return result.first() is not None
+
+
+async def get(session: AsyncSession, notification_id: uuid.UUID) -> Notification | None:
+    return await session.get(Notification, notification_id)
+
+
+async def listing(
+    session: AsyncSession,
+    *,
+    recipient_id: uuid.UUID | None,
+    status: str | None,
+    limit: int,
+    before: datetime | None,
+) -> list[Notification]:
+    query = select(Notification).order_by(Notification.created_at.desc(), Notification.id).limit(limit)
+    if recipient_id is not None:
+        query = query.where(Notification.recipient_id == recipient_id)
+    if status is not None:
+        query = query.where(Notification.status == status)
+    if before is not None:
+        query = query.where(Notification.created_at < before)
+    return list((await session.scalars(query)).all())
