@@ -68,8 +68,6 @@ def merge_specs(
         for name, scheme in spec.get("components", {}).get("securitySchemes", {}).items():
             merged["components"].setdefault("securitySchemes", {})[name] = scheme
     merged["tags"] = [{"name": s, "description": f"Owned by the {s} service"} for s in sorted(specs)]
-    if extra_paths:
-        merged["paths"].update(extra_paths)
     merged["paths"] = dict(sorted(merged["paths"].items()))
     return merged
 
@@ -92,14 +90,21 @@ class OpenApiAggregator:
         except (httpx.HTTPError, ValueError):
             return None
 
-    async def document(self, extra_paths: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def document(self, own_spec: dict[str, Any] | None = None) -> dict[str, Any]:
         async with self._lock:
             now = time.monotonic()
             if self._cached and now - self._cached[0] < self.settings.openapi_cache_s:
                 return self._cached[1]
             fetched = await asyncio.gather(*(self._fetch(s) for s in SERVICES))
             specs = {s: spec for s, spec in zip(SERVICES, fetched, strict=True) if spec is not None}
-            doc = merge_specs(specs, extra_paths=extra_paths)
+            doc = merge_specs({**specs, **({"gateway": own_spec} if own_spec else {})})
+            doc["components"].setdefault("securitySchemes", {})["bearerAuth"] = {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "OAuth2 access token (RS256) from the identity provider; see README for dev tokens.",
+            }
+            doc["security"] = [{"bearerAuth": []}]
             missing = [s for s in SERVICES if s not in specs]
             if missing:
                 doc["info"]["x-missing-services"] = missing

@@ -3,26 +3,109 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel
 
 from contracts import asyncapi
+from gateway.audit import AuditLog
+from gateway.auth import TokenVerifier
 from gateway.config import Settings
 from gateway.docs import OpenApiAggregator, asyncapi_html
-from gateway.proxy import make_client, proxy, upstream_url
+from gateway.door import authenticate, handle
+from gateway.proxy import make_client, problem, upstream_url
+from gateway.ratelimit import RateLimits
 from gateway.routes import SERVICES
-from kit.errors import install_error_handlers, problem_response
+from gateway.security import SecurityHeadersMiddleware
+from kit.db import Database
+from kit.errors import Forbidden, NotFound, install_error_handlers, problem_response
 from kit.logging import configure_logging
 from kit.metrics import metrics_endpoint
 from kit.middleware import RequestContextMiddleware
 
 PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    at: datetime
+    request_id: str | None
+    subject: str | None
+    role: str | None
+    actor_client_id: uuid.UUID | None
+    actor_provider_id: uuid.UUID | None
+    method: str
+    path: str
+    service: str | None
+    target_client_id: uuid.UUID | None
+    ip: str | None
+    status: int
+    outcome: str
+
+
+class DevTokenIn(BaseModel):
+    role: Literal["client", "provider", "ops", "partner"]
+    client_id: uuid.UUID | None = None
+    provider_id: uuid.UUID | None = None
+
+
+class DevTokenOut(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"
+
+
+audit_router = APIRouter(tags=["audit"])
+
+
+@audit_router.get(
+    "/v1/audit-events",
+    response_model=list[AuditEventOut],
+    summary="The audit log of PHI reads and writes (ops only)",
+    responses={401: {"description": "No or invalid token"}, 403: {"description": "Not ops"}},
+)
+async def list_audit_events(
+    request: Request,
+    subject: str | None = None,
+    client_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after_id: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Any:
+    outcome = await authenticate(request)
+    if isinstance(outcome, Response):
+        return outcome
+    if outcome.role != "ops":
+        raise Forbidden("Only ops can read the audit log.")
+    audit: AuditLog | None = request.app.state.audit
+    if audit is None:
+        raise NotFound("The audit log is disabled on this gateway.")
+    rows = await audit.query(
+        subject=subject, target_client_id=client_id, since=since, until=until, after_id=after_id, limit=limit
+    )
+    audit.record(
+        request_id=None,
+        subject=outcome.subject,
+        role=outcome.role,
+        actor_client_id=None,
+        actor_provider_id=None,
+        method="GET",
+        path=request.url.path,
+        service="gateway",
+        ip=request.client.host if request.client else None,
+        status=200,
+    )
+    return rows
 
 
 def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> FastAPI:
@@ -34,9 +117,19 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             configure_logging("gateway", settings.log_level)
         app.state.http = make_client(settings)
         app.state.docs = OpenApiAggregator(settings, app.state.http)
+        app.state.verifier = TokenVerifier.from_settings(settings)
+        app.state.limits = RateLimits(settings)
+        db = Database(settings.database_url, pool_size=5, max_overflow=5) if settings.audit_enabled else None
+        app.state.audit = AuditLog(db, flush_interval_s=settings.audit_flush_interval_s) if db else None
+        if app.state.audit is not None:
+            app.state.audit.start()
         try:
             yield
         finally:
+            if app.state.audit is not None:
+                await app.state.audit.stop()
+            if db is not None:
+                await db.dispose()
             await app.state.http.aclose()
 
     app = FastAPI(
@@ -48,10 +141,12 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.include_router(audit_router)
+    own_spec = get_openapi(title="gateway", version="1.0.0", routes=audit_router.routes)
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi(request: Request) -> JSONResponse:
-        return JSONResponse(await request.app.state.docs.document())
+        return JSONResponse(await request.app.state.docs.document(own_spec))
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
@@ -93,7 +188,34 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             }
         )
 
+    if settings.dev_issuer_enabled:
+        from gateway.devtokens import DevIssuer
+
+        issuer = DevIssuer.load(settings)
+
+        @app.post("/dev/tokens", include_in_schema=False, response_model=DevTokenOut)
+        async def dev_token(body: DevTokenIn) -> Any:
+            """Development only: a token for a demo user (refused by settings in production)."""
+            if body.role == "provider" and body.provider_id is None:
+                return problem(
+                    422, "validation-error", "Invalid", "A provider token needs provider_id.", "/dev/tokens"
+                )
+            return DevTokenOut(
+                access_token=issuer.mint(
+                    role=body.role, client_id=body.client_id, provider_id=body.provider_id
+                )
+            )
+
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
-    app.add_route("/v1/{path:path}", proxy, methods=PROXY_METHODS, include_in_schema=False)
+    app.add_route("/v1/{path:path}", handle, methods=PROXY_METHODS, include_in_schema=False)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["authorization", "content-type", "idempotency-key", "x-request-id"],
+        expose_headers=["x-request-id", "retry-after"],
+        max_age=600,
+    )
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware, service="gateway")
     return app

@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from gateway.config import Settings
-from gateway.routes import route_for
 from kit.errors import problem_response
 from kit.logging import correlation_id
 
@@ -53,19 +52,15 @@ def upstream_url(settings: Settings, service: str) -> str:
     return str(getattr(settings, f"{service}_url")).rstrip("/")
 
 
-def _problem(status: int, slug: str, title: str, detail: str, path: str) -> Response:
-    return problem_response(
-        {
-            "type": f"https://parity.dev/problems/{slug}",
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "instance": path,
-        }
-    )
+def problem(
+    status: int, slug: str, title: str, detail: str, path: str, headers: dict[str, str] | None = None
+) -> Response:
+    body = {"type": f"https://parity.dev/problems/{slug}", "title": title, "status": status, "detail": detail}
+    return problem_response({**body, "instance": path}, headers=headers)
 
 
 def forward_headers(request: Request, extra: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """The caller's headers minus hop-by-hop and gateway-owned ones, plus the gateway's own."""
     headers = [
         (k, v)
         for k, v in request.headers.items()
@@ -83,57 +78,49 @@ def forward_headers(request: Request, extra: dict[str, str] | None = None) -> li
     return headers
 
 
-async def proxy(request: Request) -> Response:
-    """Forward a public request to the service that owns its path."""
+async def forward(request: Request, service: str, identity_headers: dict[str, str] | None) -> Response:
+    """Forward a public request to `service`; the body is bounded, the response streamed and always closed."""
     path = request.url.path
-    route = route_for(path)
-    if route is None:
-        return _problem(404, "not-found", "Not found", f"No resource at {path}.", path)
     settings: Settings = request.app.state.settings
     declared = request.headers.get("content-length")
+    too_big = problem(
+        413,
+        "payload-too-large",
+        "Request too large",
+        f"Request bodies are limited to {settings.max_request_bytes} bytes.",
+        path,
+    )
     if declared and declared.isdigit() and int(declared) > settings.max_request_bytes:
-        return _problem(
-            413,
-            "payload-too-large",
-            "Request too large",
-            f"Request bodies are limited to {settings.max_request_bytes} bytes.",
-            path,
-        )
+        return too_big
     body = await request.body()
     if len(body) > settings.max_request_bytes:
-        return _problem(
-            413,
-            "payload-too-large",
-            "Request too large",
-            f"Request bodies are limited to {settings.max_request_bytes} bytes.",
-            path,
-        )
+        return too_big
     client: httpx.AsyncClient = request.app.state.http
     upstream = client.build_request(
         request.method,
-        upstream_url(settings, route.service) + path,
+        upstream_url(settings, service) + path,
         params=request.url.query or None,
-        headers=forward_headers(request, getattr(request.state, "identity_headers", None)),
+        headers=forward_headers(request, identity_headers),
         content=body,
     )
     try:
         response = await client.send(upstream, stream=True)
     except httpx.TimeoutException:
-        log.warning("upstream timeout", extra={"service": route.service})
-        return _problem(
+        log.warning("upstream timeout", extra={"service": service})
+        return problem(
             504,
             "upstream-timeout",
             "Upstream timeout",
-            f"The {route.service} service did not answer in time.",
+            f"The {service} service did not answer in time.",
             path,
         )
     except httpx.TransportError as exc:
-        log.warning("upstream unavailable", extra={"service": route.service, "error": type(exc).__name__})
-        return _problem(
+        log.warning("upstream unavailable", extra={"service": service, "error": type(exc).__name__})
+        return problem(
             502,
             "upstream-unavailable",
             "Upstream unavailable",
-            f"The {route.service} service is unavailable.",
+            f"The {service} service is unavailable.",
             path,
         )
     headers = {

@@ -50,6 +50,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/payers", "eligibility"),
     Route("/v1/cob-cases", "eligibility"),
     Route("/v1/cob", "eligibility"),
+    # --- the gateway's own ------------------------------------------------------------------------
+    Route("/v1/audit-events", "gateway"),
 )
 
 SERVICES = ("eligibility", "claims", "pricing", "notifications")

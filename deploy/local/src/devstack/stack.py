@@ -43,7 +43,7 @@ SERVICES = (
     App("notifications", "notifications.main:create_app", "NOTIFICATIONS_PORT", 8104),
 )
 GATEWAY = App("gateway", "gateway.main:create_app", "GATEWAY_PORT", 8000)
-MIGRATED = ("eligibility", "claims", "pricing", "notifications")
+MIGRATED = ("eligibility", "claims", "pricing", "notifications", "gateway")
 
 
 def port_of(app: App) -> int:
@@ -63,6 +63,9 @@ class Stack:
 
     def start_infra(self) -> None:
         DATA.mkdir(exist_ok=True)
+        # The development token issuer (POST /dev/tokens, `python -m gateway.devtokens`); never in production.
+        self.env.setdefault("DEV_ISSUER_ENABLED", "true")
+        self.env.setdefault("DEV_ISSUER_KEY_FILE", str(DATA / "dev-issuer-key.pem"))
         if not self.env.get("DATABASE_URL"):
             pg, base = start_postgres(DATA / "pg", port=int(self.env.get("POSTGRES_PORT", 54329)))
             self.infra.append(pg)
@@ -218,6 +221,9 @@ def run() -> None:
         log(f"gateway:    {gw}")
         log(f"API docs:   {gw}/docs")
         log(f"event docs: {gw}/asyncapi (JSON: {gw}/asyncapi.json)")
+        log(
+            f"dev tokens: curl -XPOST {gw}/dev/tokens -H 'content-type: application/json' -d '{{\"role\":\"ops\"}}'"
+        )
         log("Ctrl-C stops everything.")
         stack.supervise()
     except KeyboardInterrupt:

@@ -25,7 +25,7 @@ from kit.testing.helpers import TopicReader
 
 S = TypeVar("S", bound=KitSettings)
 
-MIGRATED_PACKAGES = ("eligibility", "claims", "pricing", "notifications")
+MIGRATED_PACKAGES = ("eligibility", "claims", "pricing", "notifications", "gateway")
 
 
 @dataclass
