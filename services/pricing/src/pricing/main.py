@@ -10,6 +10,8 @@ from kit.runtime import Runtime
 from pricing.config import Settings
 from pricing.costing.endpoints import router as cost_router
 from pricing.handlers import SUBSCRIPTIONS
+from pricing.ledger.endpoints import router as ledger_router
+from pricing.ledger.refunds import refund_job
 from pricing.models import messaging
 
 
@@ -17,8 +19,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     """Build the pricing app; tests pass their own settings and a controllable clock."""
 
     def runtime_factory() -> Runtime:
-        runtime = Runtime.build(settings or Settings(), messaging, clock=clock)
+        s = settings or Settings()
+        runtime = Runtime.build(s, messaging, clock=clock)
         runtime.add_consumer("main", SUBSCRIPTIONS)
+        runtime.jobs.append(refund_job(s.refund_job_interval_s))
         return runtime
 
     return create_service_app(
@@ -27,5 +31,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         description="What each session costs the client, re-priced whenever the truth changes; "
         "balances, payments, refunds, invoices and estimates.",
         runtime_factory=runtime_factory,
-        routers=[cost_router],
+        routers=[cost_router, ledger_router],
     )
