@@ -3,6 +3,7 @@ append-only audit log only ops can read, security headers and CORS for configure
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -201,3 +202,52 @@ def test_dev_issuer_and_weak_algorithms_are_refused_in_settings() -> None:
         Settings(environment="production", dev_issuer_enabled=True)
     with pytest.raises(ValidationError, match="asymmetric"):
         Settings(jwt_algorithms=["HS256"])
+
+
+def money_service() -> FastAPI:
+    """Stands in for pricing: counts the payments it really takes."""
+    app = FastAPI()
+    app.state.taken = 0
+
+    @app.post("/v1/clients/{client_id}/payments", status_code=201)
+    async def pay(client_id: str, request: Request) -> dict[str, object]:
+        request.app.state.taken += 1
+        if request.query_params.get("slow"):
+            await asyncio.sleep(0.5)
+        return {"payment": request.app.state.taken, "body": (await request.body()).decode()}
+
+    return app
+
+
+async def test_money_posts_need_an_idempotency_key_and_repeats_are_replayed_or_refused(
+    settings_for: Callable[..., Settings],
+) -> None:
+    service = money_service()
+    with ServerThread(service) as server:
+        settings = settings_for(pricing_url=server.url)
+        me = uuid.uuid4()
+        auth = bearer(settings, "client", client_id=me)
+        path = f"/v1/clients/{me}/payments"
+        async with running_app(create_app(settings, configure_logs=False)) as client:
+            missing = await client.post(path, json={"amount": "10.00"}, headers=auth)
+            first = await client.post(
+                path, json={"amount": "10.00"}, headers={**auth, "idempotency-key": "k1"}
+            )
+            again = await client.post(
+                path, json={"amount": "10.00"}, headers={**auth, "idempotency-key": "k1"}
+            )
+            changed = await client.post(
+                path, json={"amount": "99.00"}, headers={**auth, "idempotency-key": "k1"}
+            )
+            other_key = await client.post(
+                path, json={"amount": "10.00"}, headers={**auth, "idempotency-key": "k2"}
+            )
+    assert missing.status_code == 400
+    assert first.status_code == 201
+    assert again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert changed.status_code == 422
+    assert other_key.json()["payment"] == 2
+    assert sorted(r.status_code for r in concurrent) == [201, 409]
+    assert service.state.taken == 3

@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.auth import AuthError, TokenVerifier
+from gateway.idempotency import required_for, with_idempotency
 from gateway.proxy import forward, problem
 from gateway.ratelimit import RateLimits
 from gateway.routes import route_for
@@ -88,6 +89,11 @@ async def _guard_and_forward(request: Request, service: str) -> tuple[Principal 
     if principal.role == "partner" and request.method not in READ_METHODS:
         return principal, problem(
             403, "forbidden", "Forbidden", "Partner access is read-only.", request.url.path
+        )
+    if required_for(request):
+        db = request.app.state.db
+        return principal, await with_idempotency(
+            request, principal.subject, db, lambda: forward(request, service, principal.headers())
         )
     return principal, await forward(request, service, principal.headers())
 

@@ -119,8 +119,11 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         app.state.docs = OpenApiAggregator(settings, app.state.http)
         app.state.verifier = TokenVerifier.from_settings(settings)
         app.state.limits = RateLimits(settings)
-        db = Database(settings.database_url, pool_size=5, max_overflow=5) if settings.audit_enabled else None
-        app.state.audit = AuditLog(db, flush_interval_s=settings.audit_flush_interval_s) if db else None
+        db = Database(settings.database_url, pool_size=10, max_overflow=10)
+        app.state.db = db
+        app.state.audit = (
+            AuditLog(db, flush_interval_s=settings.audit_flush_interval_s) if settings.audit_enabled else None
+        )
         if app.state.audit is not None:
             app.state.audit.start()
         try:
@@ -128,8 +131,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         finally:
             if app.state.audit is not None:
                 await app.state.audit.stop()
-            if db is not None:
-                await db.dispose()
+            await db.dispose()
             await app.state.http.aclose()
 
     app = FastAPI(

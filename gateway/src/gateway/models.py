@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, Integer, String, Table, func
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from kit.db import make_base
 
@@ -29,4 +40,19 @@ audit_events = Table(
     Index("ix_audit_events_at", "at"),
     Index("ix_audit_events_target_client_id", "target_client_id"),
     Index("ix_audit_events_subject", "subject"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    Base.metadata,
+    Column("subject", String(200), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("method", String(10), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("response_headers", JSONB, nullable=True),
+    Column("response_body", LargeBinary, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
 )
