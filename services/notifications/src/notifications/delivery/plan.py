@@ -45,6 +45,7 @@ COST_REASONS: dict[str, str] = {
     "session_cancelled": "the session was cancelled",
     "session_recoded": "the session's billing code was corrected",
     "fee_schedule_changed": "the contracted rate for the session changed",
+    "account_status_changed": "the account's insurance billing status changed (for example, it became self-pay)",
 }
 
 NOTES_BUSINESS_DAYS = 3
