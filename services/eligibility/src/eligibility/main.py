@@ -1,30 +1,57 @@
-"""The eligibility service: `uvicorn --factory eligibility.main:create_app`."""
+"""The eligibility service: `uvicorn --factory eligibility.main:create_app`.
+
+CLOCK=controllable starts it on a kit.clock.ControllableClock that ops can move (`POST /ops/clock/advance`,
+never in production)."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from kit.app import create_service_app
-from kit.clock import Clock
-from kit.runtime import Runtime
+import os
 
+from fastapi import FastAPI
+
+from eligibility.clients.endpoints import router as clients_router
+from eligibility.cob.endpoints import router as cob_router
 from eligibility.config import Settings
+from eligibility.coverages.endpoints import router as coverages_router
 from eligibility.handlers import SUBSCRIPTIONS
+from eligibility.internal.endpoints import router as internal_router
+from eligibility.jobs import jobs
 from eligibility.models import messaging
+from eligibility.ops_clock import router as clock_router
+from eligibility.payers.endpoints import router as payers_router
+from eligibility.verification.clearinghouse import make_client
+from kit.app import create_service_app
+from kit.clock import Clock, ControllableClock
+from kit.runtime import Runtime
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     """Build the eligibility app; tests pass their own settings and a controllable clock."""
+    if clock is None and os.environ.get("CLOCK") == "controllable":
+        clock = ControllableClock()
 
     def runtime_factory() -> Runtime:
-        runtime = Runtime.build(settings or Settings(), messaging, clock=clock)
-        if SUBSCRIPTIONS:
-            runtime.add_consumer("main", SUBSCRIPTIONS)
+        s = settings or Settings()
+        runtime = Runtime.build(s, messaging, clock=clock)
+        runtime.add_consumer("main", SUBSCRIPTIONS)
+        runtime.jobs.extend(jobs(s.job_interval_s))
+        # Our own pool for the clearinghouse: big enough not to queue behind a slow one, and without the
+        # internal token runtime.http carries (the clearinghouse is an outside party).
+        http = make_client(s.clearinghouse_max_connections)
+        runtime.extras["clearinghouse_http"] = http
+        stop = runtime.stop
+
+        async def stop_all() -> None:  # the kit has no shutdown hook for service resources
+            await stop()
+            await http.aclose()
+
+        runtime.stop = stop_all
         return runtime
 
     return create_service_app(
         service_name="eligibility",
         title="Parity eligibility",
-        description="Eligibility service.",
+        description="Clients, coverages, X12 270/271 verification, the secondary flag and coordination of benefits.",
         runtime_factory=runtime_factory,
-        routers=[],
+        routers=[clients_router, coverages_router, cob_router, payers_router, internal_router, clock_router],
     )
