@@ -1,0 +1,78 @@
+"""Starting the things benchmarks measure: a migrated database with topics, a read service (eligibility's
+`GET /v1/payers`, or the stand-in while it is not there), and the gateway with a development token."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+
+import httpx
+
+from bench.harness import Stack
+from kit.settings import KitSettings
+from kit.testing.helpers import as_role
+
+IDENTITY = as_role("ops", subject="bench")  # what the gateway forwards for a verified ops caller
+MIGRATED = ("eligibility", "claims", "pricing", "notifications", "gateway")
+
+
+def prepare_database(stack: Stack, packages: tuple[str, ...] = MIGRATED) -> list[str]:
+    """Migrations of every package that has them and imports cleanly; returns the ones applied."""
+    from kit.migrations import upgrade
+
+    applied = []
+    for package in packages:
+        if importlib.util.find_spec(package) is None:
+            continue
+        try:
+            upgrade(package, stack.env["DATABASE_URL"])
+        except Exception as exc:
+            print(f"  (migrations of {package} not applied: {type(exc).__name__}: {exc})", flush=True)
+            continue
+        applied.append(package)
+    return applied
+
+
+def create_topics(stack: Stack, prefix: str = "") -> None:
+    from kit.messaging.kafka import ensure_topics
+
+    settings = KitSettings(
+        kafka_bootstrap_servers=stack.env["KAFKA_BOOTSTRAP_SERVERS"], kafka_topic_prefix=prefix
+    )
+    asyncio.run(ensure_topics(settings))
+
+
+def start_read_service(stack: Stack) -> tuple[str, str]:
+    """Eligibility when it serves `GET /v1/payers`, else the stand-in; returns (name, base URL)."""
+    with contextlib.suppress(Exception):
+        url = stack.spawn("eligibility", "eligibility.main:create_app")
+        if httpx.get(url + "/v1/payers", headers=IDENTITY, timeout=5).status_code == 200:
+            return "eligibility", url
+        stack.services.pop("eligibility").stop()
+    return "bench-upstream", stack.spawn("bench-upstream", "bench.upstream:create_app")
+
+
+def gateway_env(stack: Stack, upstream: str) -> dict[str, str]:
+    """The gateway pointed at `upstream` for eligibility paths, its development issuer on, limits out of the way
+    (the benchmark measures forwarding, not the rate limiter refusing one load generator)."""
+    return {
+        "ELIGIBILITY_URL": upstream,
+        "DEV_ISSUER_ENABLED": "true",
+        "DEV_ISSUER_KEY_FILE": str(stack.workdir / "dev-issuer-key.pem"),
+        "RATE_LIMIT_PER_IP": "100000000/minute",
+        "RATE_LIMIT_PER_IDENTITY": "100000000/minute",
+    }
+
+
+def bearer(stack: Stack) -> dict[str, str]:
+    """An ops token from the gateway's development issuer (the same key file the gateway loads)."""
+    try:
+        from gateway.config import Settings
+        from gateway.devtokens import DevIssuer
+    except ImportError:
+        return {}
+    settings = Settings(
+        dev_issuer_enabled=True, dev_issuer_key_file=str(stack.workdir / "dev-issuer-key.pem")
+    )
+    return {"authorization": f"Bearer {DevIssuer.load(settings).mint(role='ops')}"}
