@@ -242,6 +242,14 @@ async def test_money_posts_need_an_idempotency_key_and_repeats_are_replayed_or_r
             other_key = await client.post(
                 path, json={"amount": "10.00"}, headers={**auth, "idempotency-key": "k2"}
             )
+            concurrent = await asyncio.gather(
+                *(
+                    client.post(
+                        path + "?slow=1", json={"amount": "5.00"}, headers={**auth, "idempotency-key": "k3"}
+                    )
+                    for _ in range(2)
+                )
+            )
     assert missing.status_code == 400
     assert first.status_code == 201
     assert again.status_code == 201
