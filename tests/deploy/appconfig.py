@@ -7,6 +7,7 @@ import importlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic_settings import BaseSettings
 
@@ -83,6 +84,16 @@ def for_command(command: list[str]) -> AppConfig | None:
         if arg in SCRIPT_SETTINGS:
             return for_script(arg)
     return None
+
+
+def dialled(value: str) -> list[tuple[str, int]]:
+    """The (host, port) pairs a setting's value makes a process connect to (URLs, host:port lists)."""
+    if "://" in value:
+        parts = urlsplit(value)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+        return [(parts.hostname, port)] if parts.hostname and port else []
+    pairs = [p.strip().rpartition(":") for p in value.split(",")]
+    return [(h, int(p)) for h, _, p in pairs if h and p.isdigit()]
 
 
 def factory_of(command: list[str]) -> str | None:

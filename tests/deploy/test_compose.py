@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import yaml
 from fastapi import FastAPI
 
-from tests.deploy.appconfig import BROWSER_FACING, ROOT, SERVICES, factory_of, for_command, load_factory
+from tests.deploy.appconfig import (
+    BROWSER_FACING,
+    ROOT,
+    SERVICES,
+    dialled,
+    factory_of,
+    for_command,
+    load_factory,
+)
 
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
 APPS: dict[str, dict[str, Any]] = COMPOSE["services"]
@@ -41,15 +48,6 @@ def environment(name: str) -> dict[str, str]:
     env = APPS[name].get("environment") or {}
     assert isinstance(env, dict), f"{name}: write environment as a mapping"
     return {k: str(v) for k, v in env.items()}
-
-
-def dialled(value: str) -> list[tuple[str, int]]:
-    """The (host, port) pairs a setting's value makes a process connect to."""
-    if "://" in value:
-        parts = urlsplit(value)
-        return [(parts.hostname, parts.port)] if parts.hostname and parts.port else []
-    pairs = [p.strip().rpartition(":") for p in value.split(",")]
-    return [(h, int(p)) for h, _, p in pairs if h and p.isdigit()]
 
 
 def depends(name: str) -> dict[str, str]:
