@@ -9,6 +9,8 @@ from kit.clock import Clock
 from kit.runtime import Runtime
 from pricing.config import Settings
 from pricing.costing.endpoints import router as cost_router
+from pricing.documents.endpoints import router as documents_router
+from pricing.fees.endpoints import router as fees_router
 from pricing.handlers import SUBSCRIPTIONS
 from pricing.ledger.endpoints import router as ledger_router
 from pricing.ledger.refunds import refund_job
@@ -31,5 +33,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         description="What each session costs the client, re-priced whenever the truth changes; "
         "balances, payments, refunds, invoices and estimates.",
         runtime_factory=runtime_factory,
-        routers=[cost_router, ledger_router],
+        routers=[cost_router, ledger_router, documents_router, fees_router],
     )

@@ -1,0 +1,202 @@
+"""Re-pricing after a plan-wide benefit correction: N clients x 10 sessions in one plan.
+
+Prints sessions re-priced per second, measured from the correction until every new cost is committed and
+every `cost.changed` has been published to the broker by the outbox relay, and the process's memory.
+Run: `.venv/bin/python -m bench.bench_repricing [clients]` (default 10,000 clients = 100,000 sessions).
+Starts its own embedded PostgreSQL and Tansu broker. Prints figures; asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import asyncpg
+
+from devstack.infra import create_database, start_broker, start_postgres, stop_all
+from kit.messaging.kafka import ensure_topics
+from kit.messaging.relay import asyncpg_dsn
+from kit.migrations import upgrade
+from kit.runtime import Runtime
+from pricing.config import Settings
+from pricing.costing.costshare import PlanTerms
+from pricing.costing.service import because
+from pricing.fees.service import correct_plan_benefits, reprice_in_bulk
+from pricing.models import messaging
+
+SESSIONS_PER_CLIENT = 10
+PROFILE = "--profile" in sys.argv
+PAYER = "aetna"
+YEAR = date(2026, 1, 1)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def seed(dsn: str, clients: int) -> list[uuid.UUID]:
+    conn = await asyncpg.connect(dsn)
+    ids = [uuid.uuid4() for _ in range(clients)]
+    covs = [uuid.uuid4() for _ in range(clients)]
+    now = datetime.now(UTC)
+    await conn.copy_records_to_table(
+        "clients", schema_name="pricing", columns=["client_id"], records=[(c,) for c in ids]
+    )
+    await conn.copy_records_to_table(
+        "coverages",
+        schema_name="pricing",
+        columns=["coverage_id", "client_id", "payer_id"],
+        records=list(zip(covs, ids, [PAYER] * clients, strict=True)),
+    )
+    await conn.copy_records_to_table(
+        "benefit_snapshots",
+        schema_name="pricing",
+        columns=[
+            "coverage_id",
+            "plan_year_start",
+            "plan_year_end",
+            "copay",
+            "deductible",
+            "deductible_met",
+            "out_of_pocket_max",
+            "out_of_pocket_met",
+        ],
+        records=[
+            (
+                c,
+                YEAR,
+                date(2026, 12, 31),
+                Decimal("20.00"),
+                Decimal("500.00"),
+                Decimal("0.00"),
+                Decimal("3000.00"),
+                Decimal("0.00"),
+            )
+            for c in covs
+        ],
+    )
+    sessions = []
+    for cid, cov in zip(ids, covs, strict=True):
+        for i in range(SESSIONS_PER_CLIENT):
+            sessions.append(
+                (
+                    uuid.uuid4(),
+                    cid,
+                    uuid.uuid4(),
+                    cov,
+                    PAYER,
+                    YEAR + timedelta(days=7 * i + 5),
+                    "90837",
+                    "standard",
+                    now,
+                )
+            )
+    await conn.copy_records_to_table(
+        "sessions",
+        schema_name="pricing",
+        columns=[
+            "session_id",
+            "client_id",
+            "provider_id",
+            "coverage_id",
+            "payer_id",
+            "date_of_service",
+            "cpt_code",
+            "billing_route",
+            "confirmed_at",
+        ],
+        records=sessions,
+    )
+    await conn.close()
+    return sorted(ids)
+
+
+async def unsent(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM pricing.outbox WHERE sent_at IS NULL"))
+    finally:
+        await conn.close()
+
+
+async def main(clients: int) -> None:
+    pg, base = start_postgres(fast=True)
+    broker, kafka = start_broker()
+    try:
+        url = create_database(base, "bench")
+        await asyncio.to_thread(upgrade, "pricing", url)
+        settings = Settings(
+            database_url=url,
+            kafka_bootstrap_servers=kafka,
+            kafka_topic_prefix="bench.",
+            kafka_partitions=6,
+            run_consumers=False,
+            run_scheduler=False,
+            run_relay=False,
+            relay_batch_size=2000,
+        )
+        await ensure_topics(settings)
+        dsn = asyncpg_dsn(url)
+        ids = await seed(dsn, clients)
+        total = clients * SESSIONS_PER_CLIENT
+        # First prices (not measured), then mark their events as already published.
+        runtime = Runtime.build(settings, messaging)
+        t = time.perf_counter()
+        first = await reprice_in_bulk(
+            runtime, client_ids=ids, reason_for=because("first_price", when=lambda s: True)
+        )
+        print(f"seeded and first-priced {first:,} sessions in {time.perf_counter() - t:.1f}s (not measured)")
+        conn = await asyncpg.connect(dsn)
+        await conn.execute("UPDATE pricing.outbox SET sent_at = now()")
+        await conn.execute("VACUUM ANALYZE")
+        await conn.close()
+        await runtime.stop()
+
+        runtime = Runtime.build(settings.model_copy(update={"run_relay": True}), messaging)
+        await runtime.start_workers()
+        rss_before = rss_mb()
+        t0 = time.perf_counter()
+        terms = PlanTerms(
+            deductible=Decimal("500.00"), out_of_pocket_max=Decimal("3000.00"), copay=Decimal("35.00")
+        )
+        if PROFILE:
+            import cProfile
+            import pstats
+
+            prof = cProfile.Profile()
+            prof.enable()
+        changed = await correct_plan_benefits(runtime, payer_id=PAYER, plan_year_start=YEAR, terms=terms)
+        if PROFILE:
+            prof.disable()
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
+        t_committed = time.perf_counter()
+        while await unsent(dsn):
+            await asyncio.sleep(0.05)
+        t1 = time.perf_counter()
+        await runtime.stop()
+        print(f"sessions in the plan:            {total:,}")
+        print(f"costs changed (cost.changed):    {changed:,}")
+        print(
+            f"all new costs committed after:   {t_committed - t0:.2f}s  ({changed / (t_committed - t0):,.0f} sessions/s)"
+        )
+        print(f"all cost.changed on the topic:   {t1 - t0:.2f}s")
+        print(f"RE-PRICING THROUGHPUT:           {changed / (t1 - t0):,.0f} sessions/s (end to end)")
+        print(
+            f"RSS before/after re-pricing:     {rss_before:.0f} MB / {rss_mb():.0f} MB "
+            f"(peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)"
+        )
+    finally:
+        stop_all([pg, broker])
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 10_000))
