@@ -165,8 +165,9 @@ async def main(clients: int) -> None:
         await runtime.start_workers()
         rss_before = rss_mb()
         t0 = time.perf_counter()
+        # The correction: no deductible and a $35 copay, so every session's cost changes.
         terms = PlanTerms(
-            deductible=Decimal("500.00"), out_of_pocket_max=Decimal("3000.00"), copay=Decimal("35.00")
+            deductible=Decimal("0.00"), out_of_pocket_max=Decimal("3000.00"), copay=Decimal("35.00")
         )
         if PROFILE:
             import cProfile
