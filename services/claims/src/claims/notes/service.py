@@ -1,0 +1,136 @@
+"""Notes requests: three business days to supply SOAP or DAP notes; silence becomes a provider error."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from claims.models import Claim, NotesRequest
+from claims.rules import notes_deadline
+from contracts.events import NotesRequested
+from kit.errors import Conflict, NotFound
+from kit.runtime import Runtime
+
+SECTIONS = {"SOAP": ("subjective", "objective", "assessment", "plan"), "DAP": ("data", "assessment", "plan")}
+
+
+class NotesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["SOAP", "DAP"]
+    sections: dict[str, str] = Field(
+        description="SOAP: subjective, objective, assessment, plan; DAP: data, assessment, plan."
+    )
+
+    @model_validator(mode="after")
+    def _sections(self) -> NotesIn:
+        want = SECTIONS[self.format]
+        missing = [s for s in want if not self.sections.get(s, "").strip()]
+        extra = [s for s in self.sections if s not in want]
+        if missing or extra:
+            raise ValueError(f"{self.format} notes need exactly these sections, filled in: {', '.join(want)}")
+        return self
+
+
+class NotesRequestOut(BaseModel):
+    id: uuid.UUID
+    claim_id: uuid.UUID
+    provider_id: uuid.UUID
+    requested_on: date
+    deadline: date
+    status: str
+    note_format: str | None
+    answered_at: datetime | None
+
+
+def _out(r: NotesRequest) -> NotesRequestOut:
+    return NotesRequestOut(
+        id=r.id,
+        claim_id=r.claim_id,
+        provider_id=r.provider_id,
+        requested_on=r.requested_on,
+        deadline=r.deadline,
+        status=r.status,
+        note_format=r.note_format,
+        answered_at=r.answered_at,
+    )
+
+
+async def request_notes(*, session: AsyncSession, runtime: Runtime, claim: Claim) -> NotesRequestOut:
+    """Ask the provider for a session's notes, due in three business days."""
+    today = runtime.clock.today()
+    record = NotesRequest(
+        id=uuid.uuid4(),
+        claim_id=claim.id,
+        provider_id=claim.provider_id,
+        requested_on=today,
+        deadline=notes_deadline(today),
+        status="open",
+    )
+    session.add(record)
+    await runtime.outbox.publish(
+        session,
+        NotesRequested(
+            request_id=record.id,
+            claim_id=claim.id,
+            session_id=claim.session_id,
+            provider_id=claim.provider_id,
+            deadline=record.deadline,
+            requested_at=runtime.clock.now(),
+        ),
+    )
+    return _out(record)
+
+
+async def submit_notes(
+    *, session: AsyncSession, runtime: Runtime, claim: Claim, request_id: uuid.UUID, data: NotesIn
+) -> NotesRequestOut:
+    """Accept notes until the end of the deadline day; after it the request is already a provider error."""
+    record = await session.scalar(
+        select(NotesRequest)
+        .where(NotesRequest.id == request_id, NotesRequest.claim_id == claim.id)
+        .with_for_update()
+    )
+    if record is None:
+        raise NotFound("No such notes request.")
+    if record.status == "answered":
+        raise Conflict("Notes were already supplied for this request.")
+    if record.status == "provider_error" or runtime.clock.today() > record.deadline:
+        raise Conflict(
+            f"The deadline ({record.deadline.isoformat()}) has passed; this is recorded as a provider error."
+        )
+    record.status = "answered"
+    record.note_format = data.format
+    record.note = dict(data.sections)
+    record.answered_at = runtime.clock.now()
+    return _out(record)
+
+
+async def listing(session: AsyncSession, claim_id: uuid.UUID) -> list[NotesRequestOut]:
+    rows = await session.scalars(
+        select(NotesRequest)
+        .where(NotesRequest.claim_id == claim_id)
+        .order_by(NotesRequest.requested_on, NotesRequest.id)
+    )
+    return [_out(r) for r in rows]
+
+
+async def mark_overdue(runtime: Runtime) -> int:
+    """Every open request past its deadline becomes a provider error; returns how many."""
+    today = runtime.clock.today()
+    async with runtime.db.session() as session:
+        rows = list(
+            await session.scalars(
+                select(NotesRequest)
+                .where(NotesRequest.status == "open", NotesRequest.deadline < today)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for r in rows:
+            r.status = "provider_error"
+            r.overdue_at = runtime.clock.now()
+    return len(rows)

@@ -1,0 +1,72 @@
+"""HTTP for remittances: uploads by people (/v1/remittances) and pushes by the clearinghouse (/internal)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from claims.remittances import service
+from claims.x12_835 import RemittanceUnreadable
+from kit.app import RuntimeDep
+from kit.auth import PrincipalDep, require_role
+from kit.db import DbSession
+from kit.errors import Unprocessable
+
+router = APIRouter(tags=["remittances"])
+
+MAX_BYTES = 5_000_000
+
+
+class PostingOut(BaseModel):
+    posted: list[str]
+    duplicates: list[str]
+    unmatched: list[str]
+
+
+async def _body_text(request: Request) -> str:
+    """The raw X12, from the body itself or from the first file of a multipart upload."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form()
+        upload = next((v for v in form.values() if hasattr(v, "read")), None)
+        if upload is None:
+            raise Unprocessable("Attach the 835 file to the upload.")
+        raw = await upload.read()
+    else:
+        raw = await request.body()
+    if len(raw) > MAX_BYTES:
+        raise Unprocessable("The 835 is larger than 5 MB; split it.")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Unprocessable("An 835 is plain text.") from exc
+
+
+async def _post(request: Request, session: DbSession, runtime: RuntimeDep, source: str) -> PostingOut:
+    text = await _body_text(request)
+    try:
+        summary = await service.post_remittance(session=session, runtime=runtime, text=text, source=source)
+    except RemittanceUnreadable as exc:
+        raise Unprocessable(str(exc)) from exc
+    return PostingOut(posted=summary.posted, duplicates=summary.duplicates, unmatched=summary.unmatched)
+
+
+@router.post(
+    "/v1/remittances",
+    response_model=PostingOut,
+    summary="Upload an 835 (raw X12 body or a multipart file) and post it to its claims",
+    openapi_extra={"requestBody": {"content": {"application/edi-x12": {"schema": {"type": "string"}}}}},
+)
+async def upload_remittance(
+    request: Request, principal: PrincipalDep, session: DbSession, runtime: RuntimeDep
+) -> PostingOut:
+    require_role(principal, "ops")
+    return await _post(request, session, runtime, "upload")
+
+
+@router.post("/internal/remittances", response_model=PostingOut, include_in_schema=False)
+async def pushed_remittance(
+    request: Request, principal: PrincipalDep, session: DbSession, runtime: RuntimeDep
+) -> PostingOut:
+    require_role(principal, "service")
+    return await _post(request, session, runtime, "clearinghouse")
