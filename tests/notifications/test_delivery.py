@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -65,7 +66,7 @@ async def test_crash_between_smtp_accept_and_record_resends_once_with_the_same_m
     await notif.send()  # another sender while the lease is alive does not send it again
     assert len(notif.smtp.to(address)) == 1
 
-    notif.clock.advance(timedelta(seconds=notif.runtime.settings.sender_lease_s + 1))  # type: ignore[attr-defined]
+    notif.clock.advance(timedelta(seconds=notif.runtime.settings.sender_lease_s + 1))
     await notif.send()
     first, second = notif.smtp.to(address)
     assert second["Message-ID"] == first["Message-ID"] == accepted["Message-ID"] == row.message_id
@@ -214,7 +215,7 @@ async def test_contacts_are_fetched_once_and_cached(notif: Harness) -> None:
                 client_id=client_id,
                 session_id=uuid.uuid4(),
                 payment_id=uuid.uuid4(),
-                amount="10.00",  # type: ignore[arg-type]
+                amount=Decimal("10.00"),
                 issued_at=START,
                 expected_by=START.date(),
             )

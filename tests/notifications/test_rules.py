@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import get_args
 
 import aiosmtplib
 import pytest
@@ -98,7 +99,7 @@ def test_cost_change_goes_to_client_and_provider_but_an_unchanged_amount_does_no
 
 
 def test_every_cost_change_reason_has_words_for_a_person() -> None:
-    reasons = set(CostChangeReason.__args__) - {"first_price"}  # type: ignore[attr-defined]
+    reasons = set(get_args(CostChangeReason)) - {"first_price"}
     assert reasons <= set(plan.COST_REASONS)
 
 
@@ -158,7 +159,7 @@ TEMPLATE_CONTEXTS = {
 }
 
 
-@given(first=st.text(alphabet=st.characters(categories=("L",)), min_size=2, max_size=12))
+@given(first=st.text(alphabet="ßøåæþðŋ", min_size=2, max_size=12))  # never part of a template's own words
 def test_subjects_never_carry_the_recipients_or_the_clients_name(first: str) -> None:
     person = Contact(email="x@example.test", greeting_name=first, display_name=f"{first} Q.")
     for template, context in TEMPLATE_CONTEXTS.items():

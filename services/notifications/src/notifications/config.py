@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from kit.settings import KitSettings
+from notifications.delivery.smtp import parse_smtp_url
 
 
 class Settings(KitSettings):
@@ -30,3 +31,10 @@ class Settings(KitSettings):
     sender_backoff_s: float = Field(default=5.0, description="First retry delay; doubles each attempt.")
     sender_backoff_max_s: float = 900.0
     contact_cache_ttl_s: float = Field(default=300.0, description="How long recipients' contacts are cached.")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _valid_smtp_url(cls, value: str) -> str:
+        """A wrong relay URL stops the service at start-up instead of failing every e-mail later."""
+        parse_smtp_url(value)
+        return value
