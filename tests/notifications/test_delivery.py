@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from contracts.events import CobRecertificationDue, RefundIssued
 from devstack.mail import Mailbox
 from kit.testing.helpers import OPS
 from notifications.delivery import repository
-from notifications.models import messaging
+from notifications.models import Notification, messaging
 from tests.notifications.conftest import START, Harness
 
 BACKOFF = timedelta(seconds=5)  # the default first retry delay (sender_backoff_s)
@@ -223,3 +223,20 @@ async def test_contacts_are_fetched_once_and_cached(notif: Harness) -> None:
     await notif.send()
     assert len(notif.smtp.to(address)) == 2
     assert notif.stand_ins.calls.count(f"client:{client_id}") == 1
+
+
+async def test_an_email_that_cannot_be_rendered_does_not_hold_up_the_others(notif: Harness) -> None:
+    broken_id, broken_address = notif.stand_ins.client()
+    good_id, good_address = notif.stand_ins.client()
+    await notif.deliver(_reminder(broken_id))
+    await notif.deliver(_reminder(good_id))
+    async with notif.runtime.db.session() as session:  # a row whose facts no longer fit its template
+        await session.execute(
+            update(Notification).where(Notification.recipient_id == broken_id).values(context={})
+        )
+    await notif.send()
+    assert len(notif.smtp.to(good_address)) == 1
+    assert notif.smtp.to(broken_address) == []
+    rows = {r.recipient_id: r for r in await notif.notifications()}
+    assert rows[broken_id].status == "pending"
+    assert rows[broken_id].last_error == "could not prepare the message: UndefinedError"

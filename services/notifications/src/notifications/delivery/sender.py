@@ -138,6 +138,12 @@ async def deliver(runtime: Runtime, n: Notification) -> None:
         else:
             await _retry_or_fail(runtime, n, smtp.describe(exc))
         return
+    except Exception as exc:
+        # A template or data bug: count it as an attempt so the e-mail ends `failed` (visible to ops) instead
+        # of coming back after every lease; the rest of the batch goes on.
+        log.exception("notification could not be prepared", extra={"notification_id": str(n.id)})
+        await _retry_or_fail(runtime, n, f"could not prepare the message: {type(exc).__name__}")
+        return
     await _record(runtime, n, "sent")
 
 
