@@ -14,20 +14,11 @@ from gateway.routes import route_for
 from kit.auth import Principal
 from kit.logging import correlation_id
 
-# Reference data anyone may read without a token (front ends show the payer list before sign-in).
-ANONYMOUS_READS = ("/v1/payers",)
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
-
-
-def _anonymous_allowed(request: Request) -> bool:
-    path = request.url.path
-    return request.method in READ_METHODS and any(
-        path == p or path.startswith(p + "/") for p in ANONYMOUS_READS
-    )
 
 
 async def authenticate(request: Request) -> Principal | Response:
@@ -77,8 +68,6 @@ async def _guard_and_forward(request: Request, service: str) -> tuple[Principal 
     limited = await rate_limited(request, "ip", client_ip(request))
     if limited is not None:
         return None, limited
-    if _anonymous_allowed(request) and "authorization" not in request.headers:
-        return None, await forward(request, service, None)
     outcome = await authenticate(request)
     if isinstance(outcome, Response):
         return None, outcome

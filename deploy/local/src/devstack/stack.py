@@ -46,20 +46,22 @@ GATEWAY = App("gateway", "gateway.main:create_app", "GATEWAY_PORT", 8000)
 MIGRATED = ("eligibility", "claims", "pricing", "notifications", "gateway")
 
 
-def port_of(app: App) -> int:
-    return int(os.environ.get(app.port_env, app.default_port))
-
-
 def log(msg: str) -> None:
     print(f"[parity] {msg}", flush=True)
 
 
 class Stack:
-    def __init__(self) -> None:
+    """The processes of the system. Tests reuse it with an env that points at their own infrastructure."""
+
+    def __init__(self, env: dict[str, str] | None = None, log_dir: Path | None = None) -> None:
         self.infra: list[Managed] = []
         self.children: dict[str, tuple[App, subprocess.Popen[bytes]]] = {}
-        self.env = dict(os.environ)
+        self.env = dict(os.environ if env is None else env)
+        self.log_dir = log_dir
         self.stopping = False
+
+    def port(self, app: App) -> int:
+        return int(self.env.get(app.port_env, app.default_port))
 
     def start_infra(self) -> None:
         DATA.mkdir(exist_ok=True)
@@ -101,7 +103,7 @@ class Stack:
             key = {"clearinghouse": "CLEARINGHOUSE_URL", "cardprocessor": "CARD_PROCESSOR_URL"}.get(
                 app.name, f"{app.name.upper()}_URL"
             )
-            self.env.setdefault(key, f"http://127.0.0.1:{port_of(app)}")
+            self.env.setdefault(key, f"http://127.0.0.1:{self.port(app)}")
 
     def prepare(self) -> None:
         """Migrations and topics before any service accepts traffic."""
@@ -122,12 +124,19 @@ class Stack:
             "--host",
             self.env.get("BIND_HOST", "127.0.0.1"),
             "--port",
-            str(port_of(app)),
+            str(self.port(app)),
             "--no-access-log",
             "--log-level",
             "warning",
         ]
-        self.children[app.name] = (app, subprocess.Popen(cmd, env=self.env, start_new_session=True))
+        out = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            out = open(self.log_dir / f"{app.name}.log", "ab")  # noqa: SIM115 - the child owns it
+        proc = subprocess.Popen(
+            cmd, env=self.env, start_new_session=True, stdout=out, stderr=subprocess.STDOUT if out else None
+        )
+        self.children[app.name] = (app, proc)
 
     def wait_ready(self, apps: tuple[App, ...], path: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -136,7 +145,7 @@ class Stack:
             while pending and time.monotonic() < deadline:
                 for app in list(pending):
                     try:
-                        if client.get(f"http://127.0.0.1:{port_of(app)}{path}").status_code == 200:
+                        if client.get(f"http://127.0.0.1:{self.port(app)}{path}").status_code == 200:
                             pending.remove(app)
                     except httpx.HTTPError:
                         pass
@@ -168,6 +177,20 @@ class Stack:
         )
         topics = asyncio.run(ensure_topics(settings))
         log(f"{len(topics)} topics ready")
+
+    def start_apps(self) -> None:
+        """Sandboxes, then services, then the gateway, each waited for before the next."""
+        sandboxes = tuple(
+            a for a in SANDBOXES if importlib.util.find_spec(a.factory.split(":")[0]) is not None
+        )
+        for app in sandboxes:
+            self.spawn(app)
+        self.wait_ready(sandboxes, "/healthz")
+        for app in SERVICES:
+            self.spawn(app)
+        self.wait_ready(SERVICES, "/readyz")
+        self.spawn(GATEWAY)
+        self.wait_ready((GATEWAY,), "/readyz")
 
     def supervise(self) -> None:
         """Restart a child that dies; return when asked to stop."""
@@ -217,7 +240,7 @@ def run() -> None:
         stack.wait_ready(SERVICES, "/readyz")
         stack.spawn(GATEWAY)
         stack.wait_ready((GATEWAY,), "/readyz")
-        gw = f"http://127.0.0.1:{port_of(GATEWAY)}"
+        gw = f"http://127.0.0.1:{stack.port(GATEWAY)}"
         log(f"gateway:    {gw}")
         log(f"API docs:   {gw}/docs")
         log(f"event docs: {gw}/asyncapi (JSON: {gw}/asyncapi.json)")

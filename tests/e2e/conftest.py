@@ -1,0 +1,100 @@
+"""The whole system as a user meets it: every service, the sandboxes and the gateway as real processes
+(the same launcher `make run` uses), on this test run's PostgreSQL and broker, with a real SMTP server.
+One stack per test session; each test works with its own clients and providers."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from devstack.infra import create_database, free_port
+from devstack.mail import Mailbox, start_smtp
+from devstack.stack import GATEWAY, SANDBOXES, SERVICES, Stack
+from kit.testing.helpers import TopicReader
+from kit.testing.plugin import Infra
+
+LOG_DIR = Path(".data") / "e2e-logs"
+
+
+@dataclass
+class System:
+    url: str
+    stack: Stack
+    mailbox: Mailbox
+    topics: TopicReader
+    log_dir: Path
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def client(self, token: str | None = None) -> httpx.AsyncClient:
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=30)
+
+    async def token(self, role: str, **ids: Any) -> str:
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            body = {"role": role, **{k: str(v) for k, v in ids.items()}}
+            response = await client.post("/dev/tokens", json=body)
+            response.raise_for_status()
+            return str(response.json()["access_token"])
+
+    async def as_(self, role: str, **ids: Any) -> httpx.AsyncClient:
+        return self.client(await self.token(role, **ids))
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
+
+
+@pytest.fixture(scope="session")
+def system(infra: Infra) -> Iterator[System]:
+    """Start everything once for the e2e tests."""
+    from sqlalchemy.engine import make_url
+
+    base = make_url(infra.admin_url).set(database=None).render_as_string(hide_password=False)
+    database_url = create_database(base, f"parity_e2e_{uuid.uuid4().hex[:8]}")
+    mailbox = Mailbox()
+    smtp_port = free_port()
+    smtp = start_smtp(mailbox, smtp_port)
+    prefix = f"e2e{uuid.uuid4().hex[:6]}."
+    log_dir = LOG_DIR / uuid.uuid4().hex[:8]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "PYTEST"))}
+    env.update(
+        {
+            "ENVIRONMENT": "test",
+            "DATABASE_URL": database_url,
+            "KAFKA_BOOTSTRAP_SERVERS": infra.kafka,
+            "KAFKA_TOPIC_PREFIX": prefix,
+            "KAFKA_PARTITIONS": "3",
+            "KAFKA_SESSION_TIMEOUT_MS": "1000",
+            "RELAY_POLL_INTERVAL_S": "0.05",
+            "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+            "CLOCK": "controllable",
+            "DEV_ISSUER_ENABLED": "true",
+            "DEV_ISSUER_KEY_FILE": str(log_dir / "issuer.pem"),
+            "DATABASE_POOL_SIZE": "5",
+        }
+    )
+    for app in (*SANDBOXES, *SERVICES, GATEWAY):
+        env[app.port_env] = str(free_port())
+    stack = Stack(env=env, log_dir=log_dir)
+    try:
+        stack.start_infra()  # with everything external configured, this only fills in service URLs
+        stack.prepare()
+        stack.start_apps()
+        urls = {a.name: f"http://127.0.0.1:{stack.port(a)}" for a in (*SANDBOXES, *SERVICES, GATEWAY)}
+        yield System(
+            url=urls["gateway"],
+            stack=stack,
+            mailbox=mailbox,
+            topics=TopicReader(infra.kafka, prefix),
+            log_dir=log_dir,
+            urls=urls,
+        )
+    finally:
+        stack.stop()
+        smtp.stop()
