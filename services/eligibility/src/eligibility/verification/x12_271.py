@@ -86,7 +86,9 @@ def _plan_year(*dtp_lists: Any) -> tuple[date | None, date | None]:
     for dtps in dtp_lists:
         for dtp in dtps or []:
             qualifier = _val(dtp.date_time_qualifier)
-            period = str(dtp.date_time_period)
+            raw_period = dtp.date_time_period
+            # x12sdk turns D8 values into dates; RD8 ranges stay text
+            period = raw_period.strftime("%Y%m%d") if isinstance(raw_period, date) else str(raw_period)
             fmt = _val(dtp.date_time_period_format_qualifier)
             try:
                 if qualifier == "291" and fmt == "RD8" and "-" in period:
