@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI, HTTPException
 from stdnum import luhn
 
@@ -216,6 +217,45 @@ def session_body(
     }
     body.update(overrides)
     return body
+
+
+async def produce(settings: Settings, *events: Event) -> None:
+    """Publish events on the broker the way another service's relay would."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=False)
+    await producer.start()
+    try:
+        for event in events:
+            env = Envelope.wrap(event, source="urn:parity:eligibility")
+            await producer.send_and_wait(
+                settings.topic(type(event).topic),
+                key=env.subject.encode(),
+                value=env.body(),
+                headers=env.headers(),
+            )
+    finally:
+        await producer.stop()
+
+
+@pytest.fixture
+async def claims_net(
+    make_settings: SettingsFactory, serve: Any, kafka_topics: list[str]
+) -> AsyncIterator[Claims]:
+    """The claims app served over HTTP with its relay and consumers running (the clearinghouse pushes to it)."""
+    eligibility = EligibilityStandIn()
+    eligibility_url = await serve(eligibility.app())
+    clearinghouse_url = await serve(create_clearinghouse())
+    settings = make_settings(
+        Settings,
+        eligibility_url=eligibility_url,
+        clearinghouse_url=clearinghouse_url,
+        run_relay=True,
+        run_consumers=True,
+    )
+    clock = ControllableClock(START)
+    app = create_app(settings, clock=clock)
+    url = await serve(app)
+    async with httpx.AsyncClient(base_url=url) as client:
+        yield Claims(client, app.state.runtime, clock, eligibility, clearinghouse_url)
 
 
 @pytest.fixture

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
     ForeignKey,
+    Identity,
     Integer,
     Numeric,
     String,
@@ -173,6 +175,9 @@ class Claim(Base):
 class ClaimTransition(Base):
     __tablename__ = "claim_transitions"
     id: Mapped[uuid.UUID] = _id()
+    seq: Mapped[int] = mapped_column(
+        BigInteger, Identity(always=True), unique=True
+    )  # order within one instant
     claim_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("claims.id"), index=True)
     from_status: Mapped[str | None] = mapped_column(String(30))
     to_status: Mapped[str] = mapped_column(String(30))

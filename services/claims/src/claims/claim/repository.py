@@ -28,9 +28,7 @@ async def by_control_number(session: AsyncSession, control_number: str) -> Claim
 
 async def transitions(session: AsyncSession, claim_id: uuid.UUID) -> list[ClaimTransition]:
     rows = await session.scalars(
-        select(ClaimTransition)
-        .where(ClaimTransition.claim_id == claim_id)
-        .order_by(ClaimTransition.at, ClaimTransition.id)
+        select(ClaimTransition).where(ClaimTransition.claim_id == claim_id).order_by(ClaimTransition.seq)
     )
     return list(rows)
 

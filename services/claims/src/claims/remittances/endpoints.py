@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from email import policy
+from email.parser import BytesParser
+
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
@@ -23,19 +26,26 @@ class PostingOut(BaseModel):
     unmatched: list[str]
 
 
+def _first_file(content_type: str, body: bytes) -> bytes:
+    """The first part of a multipart/form-data body (the stdlib's MIME parser: no extra dependency)."""
+    message = BytesParser(policy=policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
+    for part in message.iter_parts() if message.is_multipart() else []:
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes) and payload.strip():
+            return payload
+    raise Unprocessable("Attach the 835 file to the upload.")
+
+
 async def _body_text(request: Request) -> str:
     """The raw X12, from the body itself or from the first file of a multipart upload."""
     content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        form = await request.form()
-        upload = next((v for v in form.values() if hasattr(v, "read")), None)
-        if upload is None:
-            raise Unprocessable("Attach the 835 file to the upload.")
-        raw = await upload.read()
-    else:
-        raw = await request.body()
+    raw = await request.body()
     if len(raw) > MAX_BYTES:
         raise Unprocessable("The 835 is larger than 5 MB; split it.")
+    if content_type.startswith("multipart/form-data"):
+        raw = _first_file(content_type, raw)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

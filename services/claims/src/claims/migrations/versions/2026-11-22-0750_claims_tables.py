@@ -1,8 +1,8 @@
 """claims tables
 
-Revision ID: 4f066b9859a5
+Revision ID: 84aa8a5c6225
 Revises: 0fe9ce734662
-Create Date: 2026-11-22 07:38:20.993987
+Create Date: 2026-11-22 07:50:59.247381
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "4f066b9859a5"
+revision: str = "84aa8a5c6225"
 down_revision: str | None = "0fe9ce734662"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -231,6 +231,7 @@ def upgrade() -> None:
     op.create_table(
         "claim_transitions",
         sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), sa.Identity(always=True), nullable=False),
         sa.Column("claim_id", sa.Uuid(), nullable=False),
         sa.Column("from_status", sa.String(length=30), nullable=True),
         sa.Column("to_status", sa.String(length=30), nullable=False),
@@ -240,6 +241,7 @@ def upgrade() -> None:
             ["claim_id"], ["claims.claims.id"], name=op.f("fk_claim_transitions_claim_id_claims")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_claim_transitions")),
+        sa.UniqueConstraint("seq", name=op.f("uq_claim_transitions_seq")),
         schema="claims",
     )
     op.create_index(
