@@ -77,6 +77,8 @@ def system(infra: Infra) -> Iterator[System]:
             "DEV_ISSUER_ENABLED": "true",
             "DEV_ISSUER_KEY_FILE": str(log_dir / "issuer.pem"),
             "DATABASE_POOL_SIZE": "5",
+            "RATE_LIMIT_PER_IP": "100000/minute",
+            "RATE_LIMIT_PER_IDENTITY": "100000/minute",
         }
     )
     for app in (*SANDBOXES, *SERVICES, GATEWAY):

@@ -19,6 +19,47 @@ from gateway.routes import SERVICES, route_for
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "reasons": {"type": "array", "items": {"type": "string"}},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+    "required": ["type", "title", "status"],
+}
+# What the door and the kit can answer on any operation, besides what the service documents itself.
+STANDARD_PROBLEMS = {
+    "400": "Bad request (e.g. a missing Idempotency-Key)",
+    "401": "No or invalid bearer token",
+    "403": "The caller's role may not do this",
+    "404": "No such resource (or not yours)",
+    "409": "Refused by a business rule, or a conflicting request in flight",
+    "413": "Request body too large",
+    "415": "Unsupported media type",
+    "422": "The request is not valid",
+    "429": "Rate limited; see Retry-After",
+    "502": "A service behind the gateway is unavailable",
+    "503": "Not ready",
+    "504": "A service behind the gateway did not answer in time",
+}
+
+
+def _with_problems(op: dict[str, Any]) -> None:
+    responses = op.setdefault("responses", {})
+    problem_content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for status, description in STANDARD_PROBLEMS.items():
+        existing = responses.get(status)
+        if existing is None:
+            responses[status] = {"description": description, "content": problem_content}
+        else:
+            existing.setdefault("content", {}).update(problem_content)
+
 
 def _rename_refs(doc: Any, renames: dict[str, str]) -> Any:
     if not renames:
@@ -64,9 +105,11 @@ def merge_specs(
             ops = {m: op for m, op in item.items() if m in HTTP_METHODS}
             for op in ops.values():
                 op.setdefault("tags", [service])
+                _with_problems(op)
             merged["paths"].setdefault(path, {}).update(item)
         for name, scheme in spec.get("components", {}).get("securitySchemes", {}).items():
             merged["components"].setdefault("securitySchemes", {})[name] = scheme
+    schemas["Problem"] = PROBLEM_SCHEMA
     merged["tags"] = [{"name": s, "description": f"Owned by the {s} service"} for s in sorted(specs)]
     merged["paths"] = dict(sorted(merged["paths"].items()))
     return merged

@@ -96,13 +96,19 @@ async def forward(request: Request, service: str, identity_headers: dict[str, st
     if len(body) > settings.max_request_bytes:
         return too_big
     client: httpx.AsyncClient = request.app.state.http
-    upstream = client.build_request(
-        request.method,
-        upstream_url(settings, service) + path,
-        params=request.url.query or None,
-        headers=forward_headers(request, identity_headers),
-        content=body,
-    )
+    # Forward the path exactly as it arrived (still percent-encoded), so odd characters reach the service as
+    # the caller sent them instead of being re-encoded (or refused) here.
+    raw_path = request.scope.get("raw_path", path.encode()).decode("latin-1")
+    try:
+        upstream = client.build_request(
+            request.method,
+            upstream_url(settings, service) + raw_path,
+            params=request.url.query or None,
+            headers=forward_headers(request, identity_headers),
+            content=body,
+        )
+    except (httpx.InvalidURL, UnicodeError):
+        return problem(404, "not-found", "Not found", "No resource at this path.", path)
     try:
         response = await client.send(upstream, stream=True)
     except httpx.TimeoutException:
