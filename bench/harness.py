@@ -91,6 +91,10 @@ class Stack(contextlib.AbstractContextManager["Stack"]):
         self.workdir = Path(tempfile.mkdtemp(prefix=f"parity-bench-{name}-"))
         self.env = dict(os.environ)
         self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        # Services compile the whole stack on every start when bytecode may not be written; cache it outside
+        # the tree instead.
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
+        self.env.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / "parity-pycache"))
 
     def __exit__(self, *exc: object) -> None:
         for managed in reversed(list(self.services.values())):

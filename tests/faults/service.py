@@ -1,0 +1,56 @@
+"""The kit demo service (tests/kit/demo.py) as a real process, built from environment settings:
+`uvicorn --factory tests.faults.service:create_app`.
+
+Fault switches (environment):
+- FAULT_HANDLER_DELAY_S: the consumer's handler pauses after its effects, so a stream takes a while.
+- FAULT_KILL_BEFORE_MARK_SENT=1: the process kills itself with SIGKILL the moment the relay, having had every
+  send of a batch acknowledged by the broker, is about to mark those rows sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from contracts.events import ClientRegistered
+from kit.app import create_service_app
+from kit.messaging.consumer import EventContext, Subscription
+from kit.runtime import Runtime
+from kit.settings import KitSettings
+from tests.kit.demo import messaging, on_registered, router
+
+
+def _die_before_marking_sent(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    if statement.lstrip().upper().startswith("UPDATE KITDEMO.OUTBOX SET SENT_AT"):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def create_app() -> FastAPI:
+    settings = KitSettings(service_name="kitdemo")
+    delay = float(os.environ.get("FAULT_HANDLER_DELAY_S", "0"))
+    if os.environ.get("FAULT_KILL_BEFORE_MARK_SENT") == "1":
+        event.listen(Engine, "before_cursor_execute", _die_before_marking_sent)
+
+    async def handler(ev: ClientRegistered, ctx: EventContext) -> None:
+        await on_registered(ev, ctx)
+        if delay:
+            await asyncio.sleep(delay)
+
+    def factory() -> Runtime:
+        runtime = Runtime.build(settings, messaging)
+        runtime.add_consumer("demo", [Subscription(ClientRegistered, handler)])
+        return runtime
+
+    return create_service_app(
+        service_name="kitdemo",
+        title="Kit demo (fault tests)",
+        description="the kit demo service as a process",
+        runtime_factory=factory,
+        routers=[router],
+    )
