@@ -29,7 +29,8 @@ from kit.settings import KitSettings
 
 T = TypeVar("T")
 
-SERVICES = ("eligibility", "claims", "pricing", "notifications")
+# Every package with a schema of its own (the gateway keeps its audit log and idempotency keys).
+SERVICES = ("eligibility", "claims", "pricing", "notifications", "gateway")
 
 log = logging.getLogger("parity.migrate")
 

@@ -4,9 +4,11 @@ files are checked against the settings the processes actually read rather than a
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 from urllib.parse import urlsplit
 
 from pydantic_settings import BaseSettings
@@ -64,7 +66,9 @@ def for_factory(factory: str) -> AppConfig:
         from gateway.routes import SERVICES as UPSTREAMS
 
         own = set(settings.model_fields) - set(KitSettings.model_fields)
-        return AppConfig("gateway", settings, frozenset({f"{s}_url" for s in UPSTREAMS} | own))
+        return AppConfig(
+            "gateway", settings, frozenset({f"{s}_url" for s in UPSTREAMS} | own | {"database_url"})
+        )
     return AppConfig(package, settings)
 
 
@@ -106,3 +110,18 @@ def factory_of(command: list[str]) -> str | None:
 def load_factory(factory: str) -> object:
     module, _, attr = factory.partition(":")
     return getattr(importlib.import_module(module), attr)
+
+
+SECRET_PLACEHOLDER = {
+    "DATABASE_URL": "postgresql+asyncpg://role:secret@pgbouncer:6432/parity",
+    "SMTP_URL": "smtp://user:secret@smtp.example.com:587?starttls=true",
+}
+
+
+def build_settings(config: AppConfig, env: dict[str, str | None]) -> BaseSettings | None:
+    """The Settings a process builds from exactly this environment (raises when it would refuse to start)."""
+    if config.settings is None:
+        return None
+    values = {k: v if v is not None else SECRET_PLACEHOLDER.get(k, "secret") for k, v in env.items()}
+    with mock.patch.dict(os.environ, values, clear=True):
+        return config.settings(_env_file=None)  # type: ignore[call-arg]

@@ -14,6 +14,7 @@ from tests.deploy.appconfig import (
     BROWSER_FACING,
     ROOT,
     SERVICES,
+    build_settings,
     dialled,
     factory_of,
     for_command,
@@ -147,6 +148,15 @@ def test_environment_sets_every_required_and_every_machine_local_setting(name: s
     assert config is not None
     missing = config.must_set() - set(environment(name))
     assert not missing, f"{name} would run with defaults meant for one laptop: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("name", sorted(OUR_IMAGE))
+def test_each_container_environment_is_accepted_by_its_settings(name: str) -> None:
+    config = for_command(command(name))
+    assert config is not None
+    settings = build_settings(config, dict(environment(name)))
+    if settings is not None:
+        assert getattr(settings, "environment", "development") == "development"
 
 
 @pytest.mark.parametrize("name", sorted(OUR_IMAGE))

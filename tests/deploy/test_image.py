@@ -20,7 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from contracts import DLQ_SUFFIX, all_topics
 from kit.messaging.relay import asyncpg_dsn
 from kit.testing.plugin import Infra
-from tests.deploy.appconfig import ROOT, SERVICES
+from tests.deploy.appconfig import ROOT
 
 DOCKERFILE = (ROOT / "deploy/docker/Dockerfile").read_text()
 INSTRUCTIONS = [line.strip() for line in re.sub(r"\\\n\s*", " ", DOCKERFILE).splitlines()]
@@ -99,6 +99,12 @@ def test_healthcheck_probes_the_port_the_container_command_listens_on(argv: list
     assert script("healthcheck").port_from_cmdline(argv) == port
 
 
+def test_migration_step_migrates_every_schema_the_test_fixtures_and_make_run_migrate() -> None:
+    from kit.testing.plugin import MIGRATED_PACKAGES
+
+    assert set(script("migrate").SERVICES) == set(MIGRATED_PACKAGES)
+
+
 @pytest.fixture
 def empty_database(infra: Infra) -> Iterator[str]:
     """A database with nothing in it, as a fresh deployment's PostgreSQL has."""
@@ -123,7 +129,7 @@ def test_migration_step_brings_every_service_schema_to_head_and_the_wait_check_s
     monkeypatch.setenv("DATABASE_URL", empty_database)
     assert migrate.main(["--wait", "claims", "--timeout", "0"]) == 1  # nothing migrated yet
     assert migrate.main([]) == 0
-    for service in SERVICES:
+    for service in migrate.SERVICES:
         assert migrate.is_migrated(service, empty_database), service
         assert migrate.main(["--wait", service, "--timeout", "0"]) == 0
     assert migrate.main([]) == 0  # running it again is harmless

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from kubernetes_validate.utils import validate
 
-from tests.deploy.appconfig import BROWSER_FACING, ROOT, SERVICES, dialled, for_command
+from tests.deploy.appconfig import BROWSER_FACING, ROOT, SERVICES, build_settings, dialled, for_command
 
 OVERLAYS = sorted(p.name for p in (ROOT / "deploy/k8s/overlays").iterdir() if p.is_dir())
 KUBERNETES_VERSION = "1.33.0"  # oldest minor we support; kubernetes-validate ships its schemas
@@ -289,6 +289,23 @@ def test_every_in_cluster_address_a_container_dials_is_a_service_with_that_port(
                 where = f"{overlay}: {doc['metadata']['name']} {key} dials {host}:{port}"
                 assert host in services, where
                 assert port in {p["port"] for p in services[host]["spec"]["ports"]}, where
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_container_environment_is_accepted_by_its_settings(overlay: str) -> None:
+    docs = render(overlay)
+    for _, c in our_containers(docs):
+        config = for_command([*c.get("command", []), *c.get("args", [])])
+        assert config is not None
+        build_settings(config, container_env(docs, c))  # raises, naming the field, if it would not start
+
+
+def test_production_gateway_verifies_tokens_from_the_identity_provider_not_a_dev_key() -> None:
+    docs = render("prod")
+    gateway = of_kind(docs, "Deployment")["gateway"]["spec"]["template"]["spec"]["containers"][0]
+    env = container_env(docs, gateway)
+    assert env.get("JWT_JWKS_URL") or env.get("JWT_PUBLIC_KEY_PEM")
+    assert env.get("DEV_ISSUER_ENABLED", "false") == "false"
 
 
 def test_production_runs_on_real_time_with_replicated_topics_and_tls() -> None:
