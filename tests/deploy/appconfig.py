@@ -124,4 +124,4 @@ def build_settings(config: AppConfig, env: dict[str, str | None]) -> BaseSetting
         return None
     values = {k: v if v is not None else SECRET_PLACEHOLDER.get(k, "secret") for k, v in env.items()}
     with mock.patch.dict(os.environ, values, clear=True):
-        return config.settings(_env_file=None)  # type: ignore[call-arg]
+        return config.settings(_env_file=None)
