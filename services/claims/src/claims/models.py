@@ -233,7 +233,7 @@ class NotesRequest(Base):
     requested_on: Mapped[date] = mapped_column(Date)
     deadline: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20))  # open | answered | provider_error
-    note_format: Mapped[str | None] = mapped_column(String(3))
+    note_format: Mapped[str | None] = mapped_column(String(4))
     note: Mapped[dict[str, str] | None] = mapped_column(JSONB)
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     overdue_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

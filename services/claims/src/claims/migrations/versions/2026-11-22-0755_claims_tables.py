@@ -1,8 +1,8 @@
 """claims tables
 
-Revision ID: 84aa8a5c6225
+Revision ID: 7f442ba1fd1c
 Revises: 0fe9ce734662
-Create Date: 2026-11-22 07:50:59.247381
+Create Date: 2026-11-22 07:55:31.603078
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "84aa8a5c6225"
+revision: str = "7f442ba1fd1c"
 down_revision: str | None = "0fe9ce734662"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -259,7 +259,7 @@ def upgrade() -> None:
         sa.Column("requested_on", sa.Date(), nullable=False),
         sa.Column("deadline", sa.Date(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("note_format", sa.String(length=3), nullable=True),
+        sa.Column("note_format", sa.String(length=4), nullable=True),
         sa.Column("note", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("overdue_at", sa.DateTime(timezone=True), nullable=True),
