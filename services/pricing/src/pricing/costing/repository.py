@@ -130,7 +130,9 @@ async def set_current(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
         text(
             "UPDATE pricing.sessions s SET current_version = v.version, current_amount = v.amount "
             "FROM unnest(CAST(:ids AS uuid[]), CAST(:versions AS int[]), CAST(:amounts AS numeric[])) "
-            "AS v(session_id, version, amount) WHERE s.session_id = v.session_id"
+            "AS v(session_id, version, amount) WHERE s.session_id = v.session_id "
+            # the second predicate lets the planner use the primary key instead of hashing the whole table
+            "AND s.session_id = ANY(CAST(:ids AS uuid[]))"
         ),
         {
             "ids": [r["session_id"] for r in rows],
@@ -145,7 +147,9 @@ async def insert_entries(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
         await db.execute(insert(ledger_entries), rows)
 
 
-async def session_money(db: AsyncSession, session_ids: Sequence[UUID]) -> dict[UUID, tuple[Decimal, Decimal]]:
+async def session_money(
+    db: AsyncSession, session_ids: Sequence[UUID], client_ids: Sequence[UUID]
+) -> dict[UUID, tuple[Decimal, Decimal]]:
     """Per session: what the client still owes (negative: overpaid) and what they paid, net of refunds."""
     if not session_ids:
         return {}
@@ -153,10 +157,11 @@ async def session_money(db: AsyncSession, session_ids: Sequence[UUID]) -> dict[U
         text(
             "SELECT session_id, sum(amount) AS owed, "
             "coalesce(-sum(amount) FILTER (WHERE kind IN ('payment', 'refund')), 0) AS paid "
-            "FROM pricing.ledger_entries WHERE account = 'receivable' AND session_id = ANY(:ids) "
+            "FROM pricing.ledger_entries WHERE client_id = ANY(:clients) AND session_id = ANY(:ids) "
+            "AND account = 'receivable' "
             "GROUP BY session_id"
         ),
-        {"ids": list(session_ids)},
+        {"ids": list(session_ids), "clients": list(client_ids)},
     )
     return {r.session_id: (r.owed, r.paid) for r in rows}
 

@@ -134,7 +134,7 @@ async def _settle(db: AsyncSession, *, runtime: Runtime, moved: list[_Moved], no
     if not moved:
         return
     ids = [m.session_id for m in moved]
-    money = await repo.session_money(db, ids)
+    money = await repo.session_money(db, ids, sorted({m.client_id for m in moved}))
     pending = await repo.pending_refunds(db, ids)
     due: dict[UUID, list[tuple[UUID, Decimal]]] = defaultdict(list)
     for m in moved:

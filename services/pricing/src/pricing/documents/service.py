@@ -64,7 +64,7 @@ async def build_invoice(db: AsyncSession, *, runtime: Runtime, session: Any) -> 
             )
         )
     ).scalar_one()
-    money = await session_money(db, [session.session_id])
+    money = await session_money(db, [session.session_id], [session.client_id])
     owed, paid = money.get(session.session_id, (ZERO, ZERO))
     details = await _claims_session(runtime, session.session_id)
     provider = None
