@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -102,3 +103,19 @@ async def test_internal_api_serves_sessions_and_providers_to_services_only(claim
 async def test_identity_headers_without_the_internal_token_are_refused(claims: Claims) -> None:
     r = await claims.client.get("/v1/claims", headers={"x-parity-role": "ops"})
     assert r.status_code == 401
+
+
+async def test_a_claim_is_not_sent_before_its_date_of_service(claims: Claims) -> None:
+    pid = await make_provider(claims, licences=["NY"], credentials=[("aetna", "NY", "standard")])
+    client_id, _ = await claims.client_with_coverage("aetna")
+    loc = await add_location(claims, client_id, "NY")
+    body = session_body(pid, client_id, loc, date_of_service="2026-03-09")
+    session = (
+        await claims.client.post("/v1/sessions", json=body, headers=as_role("provider", provider_id=pid))
+    ).json()
+    await run_job_once(claims.runtime, SUBMIT_CLAIMS)
+    url = f"/v1/claims/{session['claim_id']}"
+    assert (await claims.client.get(url, headers=OPS)).json()["status"] == "pending"
+    claims.clock.advance(timedelta(days=7))
+    await run_job_once(claims.runtime, SUBMIT_CLAIMS)
+    assert (await claims.client.get(url, headers=OPS)).json()["status"] == "accepted"

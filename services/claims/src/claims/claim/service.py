@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,7 +37,7 @@ def new_claim(
     provider_id: uuid.UUID,
     coverage_id: uuid.UUID,
     payer_id: str,
-    billed_amount: object,
+    billed_amount: Decimal,
     at: datetime,
 ) -> Claim:
     """A confirmed insured session becomes a pending claim (sent after commit by the submission job)."""

@@ -37,7 +37,6 @@ async def add_location(
         principal=principal,
         client_id=client_id,
         data=data,
-        acting_provider_id=None,
     )
 
 

@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from claims.common import ensure_acts_as_provider, provider_sees
+from claims.common import provider_sees
 from claims.locations import repository
 from claims.locations.schemas import ClientLocationIn, ClientLocationOut
 from claims.models import ClientLocation
@@ -50,7 +50,6 @@ async def add_location(
     principal: Principal,
     client_id: uuid.UUID,
     data: ClientLocationIn,
-    acting_provider_id: uuid.UUID | None,
 ) -> ClientLocationOut:
     """A client adds their own location; a provider adds one for a client, which starts the relationship."""
     if principal.role == "client":
@@ -63,8 +62,6 @@ async def add_location(
         await start_relationship(
             session=session, runtime=runtime, provider_id=principal.provider_id, client_id=client_id
         )
-    elif acting_provider_id is not None:
-        ensure_acts_as_provider(principal, acting_provider_id)
     loc = ClientLocation(client_id=client_id, added_by=principal.role, **data.model_dump())
     session.add(loc)
     await session.flush()

@@ -42,7 +42,9 @@ class ProviderIn(BaseModel):
     npi: Npi
     name: str = Field(min_length=1, max_length=200)
     email: Email
-    practice_locations: list[AddressIn] = []
+    practice_locations: list[AddressIn] = Field(
+        min_length=1, description="The first is the 837P billing address."
+    )
     licences: list[LicenceIn] = []
     credentials: list[CredentialIn] = []
 
