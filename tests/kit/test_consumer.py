@@ -12,7 +12,7 @@ from contracts.cloudevents import Envelope
 from contracts.events import ClientRegistered
 from kit.db import Database
 from kit.settings import KitSettings
-from kit.testing.helpers import TopicReader, eventually, running_app
+from kit.testing.helpers import OPS, TopicReader, as_role, eventually, running_app
 from kit.testing.plugin import SettingsFactory
 from tests.kit.demo import count, create_demo_app, messaging, seen
 
@@ -97,17 +97,19 @@ async def test_dead_letter_replay_after_fix(
     async with running_app(create_demo_app(settings)) as client:
         await _send(settings, (failing, None))
         await topics.wait_for("client.registered.dlq")
-        listed = (await client.get("/ops/dead-letters")).json()
+        refused = await client.get("/ops/dead-letters", headers=as_role("client", client_id=uuid.uuid4()))
+        assert refused.status_code == 403
+        listed = (await client.get("/ops/dead-letters", headers=OPS)).json()
         assert [d["event_id"] for d in listed] == [str(failing.id)]
         # "The fix": the row the handler needs is now acceptable; simulate by rewriting the stored value.
         async with demo_db.session() as s:
             fixed = Envelope(**{**failing.__dict__, "data": {**failing.data, "home_state": "NJ"}})
             await s.execute(messaging.dead_letters.update().values(value=fixed.body().decode()))
-        replayed = await client.post(f"/ops/dead-letters/{listed[0]['id']}/replay")
+        replayed = await client.post(f"/ops/dead-letters/{listed[0]['id']}/replay", headers=OPS)
         assert replayed.json() == {"id": listed[0]["id"], "outcome": "processed"}
-        again = await client.post(f"/ops/dead-letters/{listed[0]['id']}/replay")
+        again = await client.post(f"/ops/dead-letters/{listed[0]['id']}/replay", headers=OPS)
         assert again.json()["outcome"] == "already_processed"
-        assert (await client.get("/ops/dead-letters")).json() == []
+        assert (await client.get("/ops/dead-letters", headers=OPS)).json() == []
     assert await count(demo_db, seen) == 1
 
 

@@ -32,7 +32,7 @@ async def test_unknown_path_is_problem_json(make_settings: SettingsFactory, demo
 
 
 async def test_readyz_reports_database_and_broker(make_settings: SettingsFactory, demo_db: Database) -> None:
-    ok = make_settings(KitSettings, service_name="kitdemo")
+    ok = make_settings(KitSettings, service_name="kitdemo", run_relay=True)
     async with running_app(create_demo_app(ok)) as client:
         ready = await client.get("/readyz")
         alive = await client.get("/healthz")
@@ -45,6 +45,7 @@ async def test_readyz_reports_database_and_broker(make_settings: SettingsFactory
     broken = make_settings(
         KitSettings,
         service_name="kitdemo",
+        run_relay=True,
         kafka_bootstrap_servers="127.0.0.1:1",
         database_url="postgresql+asyncpg://postgres@127.0.0.1:1/none",
     )
@@ -65,3 +66,15 @@ async def test_request_id_is_returned_and_generated_when_missing(
     assert given.headers["x-request-id"] == "abc-123"
     assert len(generated.headers["x-request-id"]) == 32
     assert hostile.headers["x-request-id"] != "bad id\nwith newline"
+
+
+async def test_api_only_process_stays_ready_without_the_broker(
+    make_settings: SettingsFactory, demo_db: Database
+) -> None:
+    api_only = make_settings(KitSettings, service_name="kitdemo", kafka_bootstrap_servers="127.0.0.1:1")
+    async with running_app(create_demo_app(api_only)) as client:
+        ready = await client.get("/readyz")
+        written = await client.post("/notes", params={"home_state": "NY"})
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok"}
+    assert written.status_code == 201  # the event waits in the outbox for a relay

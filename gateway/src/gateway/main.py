@@ -119,7 +119,11 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         app.state.docs = OpenApiAggregator(settings, app.state.http)
         app.state.verifier = TokenVerifier.from_settings(settings)
         app.state.limits = RateLimits(settings)
-        db = Database(settings.database_url, pool_size=10, max_overflow=10)
+        db = Database(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
         app.state.db = db
         app.state.audit = (
             AuditLog(db, flush_interval_s=settings.audit_flush_interval_s) if settings.audit_enabled else None

@@ -72,8 +72,12 @@ def create_service_app(
             checks["database"] = "ok"
         except Exception as exc:
             checks["database"] = f"unavailable: {type(exc).__name__}"
-        ok_broker = await broker_reachable(runtime.settings.kafka_bootstrap_servers)
-        checks["broker"] = "ok" if ok_broker else "unavailable"
+        s = runtime.settings
+        # An API-only process keeps accepting writes while the broker is down (the outbox holds the events),
+        # so only processes that publish or consume depend on the broker for readiness.
+        if s.run_relay or s.run_consumers:
+            ok_broker = await broker_reachable(s.kafka_bootstrap_servers)
+            checks["broker"] = "ok" if ok_broker else "unavailable"
         if all(v == "ok" for v in checks.values()):
             return JSONResponse({"status": "ready", "checks": checks})
         return problem_response(

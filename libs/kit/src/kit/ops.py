@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select, update
 
 from contracts.cloudevents import Envelope
+from kit.auth import PrincipalDep, require_role
 from kit.errors import NotFound, Unprocessable
 
 router = APIRouter(prefix="/ops", tags=["ops"])
@@ -37,8 +38,12 @@ class ReplayOut(BaseModel):
     "/dead-letters", response_model=list[DeadLetterOut], summary="Dead-lettered events of this service"
 )
 async def list_dead_letters(
-    request: Request, pending_only: bool = True, limit: int = Query(100, ge=1, le=1000)
+    request: Request,
+    principal: PrincipalDep,
+    pending_only: bool = True,
+    limit: int = Query(100, ge=1, le=1000),
 ) -> list[dict[str, Any]]:
+    require_role(principal, "ops")
     runtime = request.app.state.runtime
     t = runtime.tables.dead_letters
     query = select(t).order_by(t.c.id).limit(limit)
@@ -50,8 +55,9 @@ async def list_dead_letters(
 
 
 @router.post("/dead-letters/{dead_letter_id}/replay", response_model=ReplayOut, summary="Process it again")
-async def replay_dead_letter(request: Request, dead_letter_id: int) -> ReplayOut:
+async def replay_dead_letter(request: Request, principal: PrincipalDep, dead_letter_id: int) -> ReplayOut:
     """Run the consumer's handler on the stored event again (idempotent: a processed event is skipped)."""
+    require_role(principal, "ops")
     runtime = request.app.state.runtime
     t = runtime.tables.dead_letters
     async with runtime.db.session() as session:

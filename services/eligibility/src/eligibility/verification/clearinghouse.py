@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
+
+from kit.metrics import UPSTREAM_LATENCY
 
 X12_MEDIA_TYPE = "application/edi-x12"
 
@@ -13,6 +17,19 @@ class ClearinghouseFailure(Exception):
 
 async def exchange(http: httpx.AsyncClient, base_url: str, raw_270: str, *, timeout: float) -> str:
     """Send the 270, return the raw 271."""
+    started = time.perf_counter()
+    outcome = "error"
+    try:
+        raw_271 = await _post(http, base_url, raw_270, timeout=timeout)
+        outcome = "ok"
+        return raw_271
+    finally:
+        UPSTREAM_LATENCY.labels("eligibility", "clearinghouse", outcome).observe(
+            time.perf_counter() - started
+        )
+
+
+async def _post(http: httpx.AsyncClient, base_url: str, raw_270: str, *, timeout: float) -> str:
     try:
         response = await http.post(
             base_url.rstrip("/") + "/x12/270",
