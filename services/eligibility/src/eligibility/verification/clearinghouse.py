@@ -24,7 +24,7 @@ async def exchange(http: httpx.AsyncClient, base_url: str, raw_270: str, *, time
         outcome = "ok"
         return raw_271
     finally:
-        UPSTREAM_LATENCY.labels("eligibility", "clearinghouse", outcome).observe(
+        UPSTREAM_LATENCY.labels(service="eligibility", upstream="clearinghouse", outcome=outcome).observe(
             time.perf_counter() - started
         )
 
