@@ -13,6 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from gateway.config import Settings
 from kit.errors import problem_response
 from kit.logging import correlation_id
+from kit.tracing import inject
 
 log = logging.getLogger("gateway.proxy")
 
@@ -29,21 +30,31 @@ HOP_BY_HOP = {
     "content-length",
 }
 # Identity and trust headers are set by the gateway only; whatever a caller sends is dropped.
-GATEWAY_OWNED = {"x-internal-token", "x-forwarded-for", "x-request-id"}
+GATEWAY_OWNED = {"x-internal-token", "x-forwarded-for", "x-request-id", "traceparent", "tracestate"}
 GATEWAY_OWNED_PREFIXES = ("x-parity-",)
 
 
 def make_client(settings: Settings) -> httpx.AsyncClient:
+    from gateway.routes import SERVICES
+
+    limits = httpx.Limits(
+        max_connections=settings.upstream_max_connections,
+        max_keepalive_connections=settings.upstream_max_keepalive,
+    )
+    # One pool per upstream service: a service that hangs holds only its own connections and never starves
+    # the others (tests/faults/test_gateway_isolation.py; one shared pool answered healthy services with 504).
+    mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
+    for service in SERVICES:
+        url = httpx.URL(upstream_url(settings, service))
+        mounts[f"{url.scheme}://{url.netloc.decode()}"] = httpx.AsyncHTTPTransport(limits=limits)
     return httpx.AsyncClient(
         timeout=httpx.Timeout(
             settings.upstream_read_timeout_s,
             connect=settings.upstream_connect_timeout_s,
             pool=settings.upstream_connect_timeout_s,
         ),
-        limits=httpx.Limits(
-            max_connections=settings.upstream_max_connections,
-            max_keepalive_connections=settings.upstream_max_keepalive,
-        ),
+        limits=limits,
+        mounts=mounts,
         follow_redirects=False,
     )
 
@@ -75,6 +86,7 @@ def forward_headers(request: Request, extra: dict[str, str] | None = None) -> li
     ]
     if extra:
         headers += list(extra.items())
+    headers += list(inject({}).items())  # the gateway's span is the parent of the service's
     return headers
 
 
