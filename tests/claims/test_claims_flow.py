@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 from claims import eligibility_view
 from claims.jobs import POLL_REMITTANCES, SUBMIT_CLAIMS
+from claims.models import messaging
 from contracts.events import ClientStatusChanged, CobCaseResolved, CoverageStatusChanged
 from kit.jobs import run_job_once
 from kit.testing.helpers import TopicReader, as_role, eventually
-from kit.testing.plugin import SettingsFactory  # noqa: F401
 
 from .conftest import OPS, START, Claims, add_location, make_provider, produce, session_body
 
@@ -87,10 +88,6 @@ async def test_polled_835_is_posted_and_publishes_claim_adjudicated(claims: Clai
         "20.00",
     )
     async with claims.runtime.db.session() as s:
-        from sqlalchemy import select
-
-        from claims.models import messaging
-
         payloads = list(
             await s.scalars(
                 select(messaging.outbox.c.payload).where(
