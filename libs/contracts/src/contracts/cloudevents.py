@@ -35,7 +35,14 @@ class Envelope:
     extra_headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def wrap(cls, event: Event, *, source: str, correlation_id: str | None = None) -> Envelope:
+    def wrap(
+        cls,
+        event: Event,
+        *,
+        source: str,
+        correlation_id: str | None = None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> Envelope:
         return cls(
             id=uuid4(),
             type=event.event_type(),
@@ -44,6 +51,7 @@ class Envelope:
             subject=event.key(),
             data=event.model_dump(mode="json"),
             correlation_id=correlation_id,
+            extra_headers=dict(extra_headers or {}),
         )
 
     def payload(self) -> Event:

@@ -16,6 +16,7 @@ from kit.metrics import metrics_endpoint
 from kit.middleware import RequestContextMiddleware
 from kit.ops import router as ops_router
 from kit.runtime import Runtime
+from kit.tracing import setup_tracing
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -44,6 +45,7 @@ def create_service_app(
         runtime = runtime_factory()
         if configure_logs:
             configure_logging(runtime.settings.service_name, runtime.settings.log_level)
+        setup_tracing(runtime.settings)
         app.state.runtime = runtime
         app.state.db = runtime.db
         if on_startup is not None:

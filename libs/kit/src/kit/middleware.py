@@ -6,10 +6,12 @@ import logging
 import time
 import uuid
 
+from opentelemetry.trace import SpanKind
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kit.logging import correlation_id
 from kit.metrics import HTTP_REQUESTS
+from kit.tracing import extract, tracer
 
 REQUEST_ID_HEADER = b"x-request-id"
 log = logging.getLogger("kit.access")
@@ -45,9 +47,23 @@ class RequestContextMiddleware:
                 message["headers"] = [*message["headers"], (REQUEST_ID_HEADER, request_id.encode())]
             await send(message)
 
+        carrier = {
+            k.decode("latin-1"): v.decode("latin-1")
+            for k, v in headers.items()
+            if k in (b"traceparent", b"tracestate")
+        }
+        span_cm = tracer.start_as_current_span(
+            f"{scope['method']} {scope['path']}", context=extract(carrier), kind=SpanKind.SERVER
+        )
+        span = span_cm.__enter__()
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            route_template = getattr(scope.get("route"), "path", None)
+            if route_template:
+                span.update_name(f"{scope['method']} {route_template}")
+            span.set_attribute("http.response.status_code", status)
+            span_cm.__exit__(None, None, None)
             elapsed = time.perf_counter() - start
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")

@@ -21,8 +21,13 @@ from kit.messaging.outbox import Outbox
 from kit.messaging.relay import OutboxRelay
 from kit.messaging.tables import define_dead_letter_table, define_messaging_tables
 from kit.settings import KitSettings
+from kit.tracing import inject
 
 log = logging.getLogger("kit.runtime")
+
+
+async def _inject_trace(request: httpx.Request) -> None:
+    inject(request.headers)
 
 
 class MessagingTables:
@@ -59,6 +64,7 @@ class Runtime:
         http = httpx.AsyncClient(
             timeout=httpx.Timeout(10.0, connect=2.0),
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            event_hooks={"request": [_inject_trace]},
             headers={
                 "x-internal-token": settings.internal_token,
                 "x-parity-role": "service",

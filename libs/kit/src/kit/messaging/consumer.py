@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from sqlalchemy import Table, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -24,6 +25,7 @@ from kit.logging import correlation_id
 from kit.messaging.kafka import start_with_retry
 from kit.metrics import CONSUMER_LAG, DLQ_MESSAGES, EVENTS_CONSUMED
 from kit.settings import KitSettings
+from kit.tracing import extract, tracer
 
 log = logging.getLogger("kit.consumer")
 
@@ -95,6 +97,10 @@ class Consumer:
         except (KeyError, ValidationError) as exc:
             raise PoisonEvent(f"payload does not match {envelope.type}: {exc}") from exc
         token = correlation_id.set(envelope.correlation_id)
+        span_cm = tracer.start_as_current_span(
+            f"consume {envelope.type}", context=extract(envelope.extra_headers), kind=SpanKind.CONSUMER
+        )
+        span_cm.__enter__()
         try:
             async with self.db.session() as session:
                 claimed = await session.execute(
@@ -108,6 +114,7 @@ class Consumer:
                 await handler(event, EventContext(session=session, envelope=envelope, state=self.state))
             return True
         finally:
+            span_cm.__exit__(None, None, None)
             correlation_id.reset(token)
 
     async def handle_record(self, record: ConsumerRecord[bytes, bytes]) -> str:

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.base import Event
 from contracts.cloudevents import Envelope
 from kit.logging import correlation_id
+from kit.tracing import inject
 
 
 class Outbox:
@@ -21,8 +22,12 @@ class Outbox:
         """Stage events in the caller's transaction; nothing leaves unless that transaction commits."""
         if not events:
             return []
+        trace_headers = dict(inject({}))
         envelopes = [
-            Envelope.wrap(e, source=self.source, correlation_id=correlation_id.get()) for e in events
+            Envelope.wrap(
+                e, source=self.source, correlation_id=correlation_id.get(), extra_headers=trace_headers
+            )
+            for e in events
         ]
         await session.execute(
             insert(self.table),
