@@ -77,6 +77,12 @@ def system(infra: Infra) -> Iterator[System]:
             "DEV_ISSUER_ENABLED": "true",
             "DEV_ISSUER_KEY_FILE": str(log_dir / "issuer.pem"),
             "DATABASE_POOL_SIZE": "5",
+            "JOB_INTERVAL_S": "0.5",
+            "CLAIM_SUBMIT_INTERVAL_S": "0.5",
+            "REMITTANCE_POLL_INTERVAL_S": "0.5",
+            "NOTES_DEADLINE_INTERVAL_S": "0.5",
+            "REFUND_JOB_INTERVAL_S": "0.5",
+            "SENDER_INTERVAL_S": "0.2",
             "RATE_LIMIT_PER_IP": "100000/minute",
             "RATE_LIMIT_PER_IDENTITY": "100000/minute",
         }
@@ -100,3 +106,40 @@ def system(infra: Infra) -> Iterator[System]:
     finally:
         stack.stop()
         smtp.stop()
+
+
+async def advance_clocks(system: System, days: float) -> None:
+    """Move every service's controllable clock forward (the e2e stack runs with CLOCK=controllable)."""
+    from kit.testing.helpers import OPS
+
+    async with httpx.AsyncClient(headers=OPS, timeout=10) as client:
+        for service in ("eligibility", "claims"):
+            response = await client.post(f"{system.urls[service]}/ops/clock/advance", json={"days": days})
+            response.raise_for_status()
+
+
+async def register_client(system: System, *, home_state: str = "NY", **extra: Any) -> tuple[str, str, str]:
+    """Ops registers a client; returns (client id, e-mail, client token)."""
+    email = f"client.{uuid.uuid4().hex[:10]}@example.com"
+    async with await system.as_("ops") as ops:
+        response = await ops.post(
+            "/v1/clients",
+            json={
+                "first_name": "Robin",
+                "last_name": f"Vale{uuid.uuid4().hex[:6]}",
+                "date_of_birth": "1988-09-30",
+                "email": email,
+                "home_state": home_state,
+                **extra,
+            },
+        )
+    assert response.status_code == 201, response.text
+    client_id = response.json()["id"]
+    return client_id, email, await system.token("client", client_id=client_id)
+
+
+async def stage_member(system: System, member_id: str, **body: Any) -> None:
+    """Set what the sandbox clearinghouse answers for a member (its admin API, as a payer's data would be)."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.put(f"{system.urls['clearinghouse']}/admin/members/{member_id}", json=body)
+        response.raise_for_status()
