@@ -199,3 +199,24 @@ async def test_billing_guidance_covers_every_practice_and_client_state(claims: C
     assert boxes["TX"]["sources"] == ["practice_location"]
     assert (boxes["MA"]["billable"], boxes["MA"]["route"]) == (False, None)
     assert (boxes["FL"]["billable"], boxes["FL"]["route"]) == (False, "crisis_only")
+
+
+async def test_self_pay_session_needs_only_the_licence_and_makes_no_claim(claims: Claims) -> None:
+    pid = await make_provider(claims, licences=["NY"], credentials=[])
+    client_id, _ = await claims.client_with_coverage("aetna", coverage_status="inactive")
+    loc = await add_location(claims, client_id, "NY")
+    provider = as_role("provider", provider_id=pid)
+    r = await claims.client.post(
+        "/v1/sessions", json=session_body(pid, client_id, loc, self_pay=True), headers=provider
+    )
+    assert r.status_code == 201, r.text
+    assert (r.json()["billing_route"], r.json()["coverage_id"], r.json()["claim_id"]) == (
+        "self_pay",
+        None,
+        None,
+    )
+    away = await add_location(claims, client_id, "CA", kind="temporary")
+    r = await claims.client.post(
+        "/v1/sessions", json=session_body(pid, client_id, away, self_pay=True), headers=provider
+    )
+    assert r.status_code == 409

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Literal
 
 import holidays
@@ -31,8 +32,14 @@ PLATFORM_CAUSES = frozenset(
 COB_CARCS = frozenset({"22", "23"})
 
 
+@lru_cache(maxsize=64)
+def _federal_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("US", years=year))
+
+
 def is_business_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in holidays.country_holidays("US", years=day.year)
+    """Monday to Friday and not a US federal holiday (observed dates included)."""
+    return day.weekday() < 5 and day not in _federal_holidays(day.year)
 
 
 def add_business_days(start: date, days: int) -> date:
