@@ -143,3 +143,77 @@ async def stage_member(system: System, member_id: str, **body: Any) -> None:
     async with httpx.AsyncClient(timeout=10) as client:
         response = await client.put(f"{system.urls['clearinghouse']}/admin/members/{member_id}", json=body)
         response.raise_for_status()
+
+
+def new_npi() -> str:
+    """A fresh NPI that passes the check digit (Luhn over the 80840 prefix)."""
+    import random
+
+    from stdnum import luhn
+
+    body = str(random.randint(100_000_000, 999_999_999))
+    return body + luhn.calc_check_digit("80840" + body)
+
+
+async def register_provider(
+    system: System,
+    *,
+    licences: list[str],
+    credentials: list[tuple[str, str, str]],
+    practice_state: str = "NY",
+) -> tuple[str, str, str]:
+    """Ops registers a provider; returns (provider id, e-mail, provider token).
+
+    `credentials` are (payer_id, state, network) triples; `licences` are states."""
+    email = f"provider.{uuid.uuid4().hex[:10]}@example.com"
+    provider_id = str(uuid.uuid4())
+    async with await system.as_("ops") as ops:
+        response = await ops.post(
+            "/v1/providers",
+            json={
+                "id": provider_id,
+                "npi": new_npi(),
+                "name": f"Sam Rivera{uuid.uuid4().hex[:4]}, LCSW",
+                "email": email,
+                "practice_locations": [
+                    {
+                        "state": practice_state,
+                        "address_line": "1 Main St",
+                        "city": "Springfield",
+                        "postal_code": "10001",
+                    }
+                ],
+                "licences": [
+                    {
+                        "state": s,
+                        "type": "LCSW",
+                        "number": f"L-{s}-{uuid.uuid4().hex[:6]}",
+                        "expires_on": "2030-01-01",
+                    }
+                    for s in licences
+                ],
+                "credentials": [{"payer_id": p, "state": s, "network": n} for p, s, n in credentials],
+            },
+        )
+    assert response.status_code == 201, response.text
+    return provider_id, email, await system.token("provider", provider_id=provider_id)
+
+
+async def covered_client(
+    system: System, *, payer_id: str, member_prefix: str, home_state: str, benefits: dict[str, Any]
+) -> tuple[str, str, str, str, str]:
+    """A client with a verified, active coverage; returns (client id, e-mail, token, coverage id, member id)."""
+    member_id = f"{member_prefix}{uuid.uuid4().hex[:9].upper()}"
+    await stage_member(system, member_id, status="active", benefits=benefits)
+    client_id, email, token = await register_client(system, home_state=home_state)
+    async with system.client(token) as me:
+        coverage = await me.post(
+            f"/v1/clients/{client_id}/coverages", json={"payer_id": payer_id, "member_id": member_id}
+        )
+        assert coverage.status_code == 201, coverage.text
+        coverage_id = coverage.json()["id"]
+        verified = await me.post(f"/v1/coverages/{coverage_id}/verify")
+        assert verified.status_code == 200, verified.text
+        client = (await me.get(f"/v1/clients/{client_id}")).json()
+    assert client["cleared_for_scheduling"] is True, client
+    return client_id, email, token, coverage_id, member_id
