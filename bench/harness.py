@@ -81,6 +81,24 @@ def rss_mib(managed: Managed) -> float:
     return total / MIB
 
 
+def cpu_seconds(processes: dict[str, Managed]) -> dict[str, float]:
+    """CPU time (user + system) each process has used so far."""
+    out = {}
+    for name, managed in processes.items():
+        try:
+            times = psutil.Process(managed.proc.pid).cpu_times()
+            out[name] = times.user + times.system
+        except psutil.Error:
+            out[name] = float("nan")
+    return out
+
+
+def cpu_line(before: dict[str, float], after: dict[str, float], per: int, unit: str) -> str:
+    """Where the CPU went during a run, per unit of work (ms), busiest first."""
+    used = sorted(((after[k] - before[k], k) for k in before), reverse=True)
+    return f"CPU ms per {unit}: " + ", ".join(f"{k} {1000 * v / per:.1f}" for v, k in used if v > 0.05)
+
+
 class Stack(contextlib.AbstractContextManager["Stack"]):
     """The processes one benchmark starts; all stopped on exit, whatever happened."""
 
@@ -100,6 +118,12 @@ class Stack(contextlib.AbstractContextManager["Stack"]):
         for managed in reversed(list(self.services.values())):
             with contextlib.suppress(Exception):
                 managed.stop()
+        for prof in self.workdir.glob("*.prof"):
+            import pstats
+
+            print(f"\n## Profile of {prof.stem} (own time)", flush=True)
+            pstats.Stats(str(prof)).sort_stats("tottime").print_stats(25)
+            pstats.Stats(str(prof)).sort_stats("cumulative").print_stats(40)
         stop_all(self.processes)
         shutil.rmtree(self.workdir, ignore_errors=True)
 

@@ -76,3 +76,72 @@ def bearer(stack: Stack) -> dict[str, str]:
         dev_issuer_enabled=True, dev_issuer_key_file=str(stack.workdir / "dev-issuer-key.pem")
     )
     return {"authorization": f"Bearer {DevIssuer.load(settings).mint(role='ops')}"}
+
+
+SERVICES = ("eligibility", "claims", "pricing", "notifications")
+
+
+def start_smtp(stack: Stack) -> str:
+    """The local SMTP catcher (devstack.mail); returns its HTTP view's base URL."""
+    import subprocess
+    import sys
+
+    from devstack.infra import Managed, free_port, wait_for_port
+
+    smtp_port, http_port = free_port(), free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "devstack.mail",
+        "--smtp-port",
+        str(smtp_port),
+        "--http-port",
+        str(http_port),
+    ]
+    cmd += ["--dir", str(stack.workdir / "mail")]
+    proc = subprocess.Popen(cmd, env=stack.env, stdout=subprocess.DEVNULL, start_new_session=True)
+    wait_for_port(smtp_port, timeout=30, proc=proc, what="SMTP server")
+    stack.services["smtp"] = Managed("smtp", proc)
+    stack.env["SMTP_URL"] = f"smtp://127.0.0.1:{smtp_port}"
+    return f"http://127.0.0.1:{http_port}"
+
+
+def start_everything(
+    stack: Stack, *, smtp_url: str | None = None, service_env: dict[str, dict[str, str]] | None = None
+) -> dict[str, str]:
+    """Database, broker, SMTP, both sandboxes, the four services and the gateway, as `make run` starts them,
+    on free ports; returns every base URL by name."""
+    from devstack.infra import free_port
+
+    stack.start_postgres()
+    stack.start_broker()
+    prepare_database(stack)
+    create_topics(stack)
+    if smtp_url:
+        stack.env["SMTP_URL"] = urls_mail = smtp_url
+    else:
+        urls_mail = start_smtp(stack)
+    urls = {"mail": urls_mail}
+    extra = service_env or {}
+    ports = {name: free_port() for name in (*SERVICES, "clearinghouse", "cardprocessor", "gateway")}
+    for name, port in ports.items():
+        key = {"cardprocessor": "CARD_PROCESSOR_URL"}.get(name, f"{name.upper()}_URL")
+        stack.env[key] = urls[name] = f"http://127.0.0.1:{port}"
+    stack.spawn(
+        "clearinghouse",
+        "sandbox.clearinghouse.app:create_app",
+        port=ports["clearinghouse"],
+        env=extra.get("clearinghouse"),
+    )
+    stack.spawn("cardprocessor", "sandbox.cardprocessor.app:create_app", port=ports["cardprocessor"])
+    for name in SERVICES:
+        stack.spawn(
+            name, f"{name}.main:create_app", port=ports[name], ready_path="/readyz", env=extra.get(name)
+        )
+    stack.spawn(
+        "gateway",
+        "gateway.main:create_app",
+        port=ports["gateway"],
+        env=gateway_env(stack, urls["eligibility"]),
+    )
+    return urls

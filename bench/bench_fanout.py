@@ -1,0 +1,63 @@
+"""Benchmark 4, verification fan-out: 1,000 verifications against a clearinghouse sandbox that answers each 270
+after 200 ms. Offered all at once (open loop at BENCH_FANOUT_RATE, default 2000/s), so the figure is how far
+eligibility overlaps calls to a slow partner. `python -m bench.bench_fanout`; BENCH_FANOUT_N (default 1000)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import Counter
+
+from bench.eligibility_load import make_cases, verify_open_loop
+from bench.harness import Report, Stack, cpu_line, cpu_seconds, machine, percentile
+from bench.targets import start_everything
+
+DELAY_S = 0.2
+
+
+async def measure(stack: Stack, urls: dict[str, str], n: int, rate: float) -> list[str]:
+    member = {"status": "active", "delay_seconds": DELAY_S}
+    cases = await make_cases(urls["eligibility"], urls["clearinghouse"], n, member=member, tag="FAN")
+    before = cpu_seconds(stack.services)
+    sent = await verify_open_loop(urls["eligibility"], cases, rate)
+    span = max(s.finished for s in sent) - min(s.started for s in sent)
+    latency = [(s.finished - s.started) * 1000 for s in sent]
+    outcomes = Counter(f"{s.status} {s.outcome}" for s in sent)
+    cpu = cpu_line(before, cpu_seconds(stack.services), n, "verification")
+    return [
+        f"| {n} | {DELAY_S * 1000:.0f} ms | {n / span:,.0f}/s | {percentile(latency, 50):,.0f} | "
+        f"{percentile(latency, 99):,.0f} | {', '.join(f'{k}: {v}' for k, v in outcomes.most_common())} |"
+        "",
+        cpu,
+    ]
+
+
+def run(report: Report) -> None:
+    n = int(os.environ.get("BENCH_FANOUT_N", "1000"))
+    rate = float(os.environ.get("BENCH_FANOUT_RATE", "2000"))
+    with Stack("fanout") as stack:
+        urls = start_everything(stack, service_env={"eligibility": {"JOB_INTERVAL_S": "3600"}})
+        report.rss("fan-out", "idle", {"eligibility": stack.services["eligibility"]})
+        rows = asyncio.run(measure(stack, urls, n, rate))
+        report.section(
+            "Verification fan-out (4)",
+            [
+                f"Machine: {machine()}",
+                "POST /v1/coverages/{id}/verify, all offered at once; the sandbox answers every 270 after 200 ms.",
+                "",
+                "| verifications | partner latency | completed per second | p50 ms | p99 ms | answers |",
+                "|---:|---:|---:|---:|---:|---|",
+                *rows,
+            ],
+        )
+        report.rss("fan-out", "after load", {"eligibility": stack.services["eligibility"]})
+
+
+def main() -> None:
+    report = Report()
+    run(report)
+    print("\n" + "\n".join(report.memory_table()))
+
+
+if __name__ == "__main__":
+    main()
