@@ -115,3 +115,50 @@ async def _containing(system: System, address: str, phrase: str) -> list:  # typ
         if body is not None and phrase in " ".join(body.get_content().split()):
             found.append(mail)
     return found
+
+
+async def test_corrected_benefits_raise_the_cost_and_the_client_is_asked_to_pay_now(system: System) -> None:
+    copay_plan = {**BENEFITS, "coinsurance_rate": None, "copay": "20.00", "deductible": "0.00"}
+    client_id, email, client_token, coverage_id, member_id = await covered_client(
+        system, payer_id="aetna", member_prefix="AET", home_state="NY", benefits=copay_plan
+    )
+    provider_id, _, provider_token = await register_provider(
+        system, licences=["NY"], credentials=[("aetna", "NY", "standard")]
+    )
+    async with system.client(provider_token) as provider:
+        location = await provider.post(f"/v1/clients/{client_id}/locations", json={"state": "NY"})
+        session = (
+            await provider.post(
+                "/v1/sessions",
+                json=session_body(provider_id, client_id, location.json()["id"]),
+                headers={"idempotency-key": str(uuid.uuid4())},
+            )
+        ).json()
+    async with system.client(client_token) as me:
+
+        async def priced() -> dict:  # type: ignore[type-arg]
+            body = (await me.get(f"/v1/sessions/{session['id']}/cost")).json()
+            return body if body.get("current") else {}
+
+        assert Decimal(
+            (await eventually(priced, timeout=30, what="first price"))["current"]["amount"]
+        ) == Decimal("20.00")
+        paid = await me.post(
+            f"/v1/clients/{client_id}/payments",
+            json={"amount": "20.00", "card_token": "tok_visa", "session_ids": [session["id"]]},
+            headers={"idempotency-key": str(uuid.uuid4())},
+        )
+        assert paid.status_code == 201, paid.text
+        await stage_member(system, member_id, status="active", benefits={**copay_plan, "copay": "45.00"})
+        await me.post(f"/v1/coverages/{coverage_id}/verify")
+        due = await system.topics.wait_for(
+            "balance.due", lambda e: e.data["client_id"] == client_id, timeout=60
+        )
+        balance = (await me.get(f"/v1/clients/{client_id}/balance")).json()
+    assert Decimal(due[-1].data["amount"]) == Decimal("25.00")
+    assert session["id"] in due[-1].data["session_ids"]
+    assert Decimal(balance["outstanding"]) == Decimal("25.00")
+    mails = await eventually(
+        lambda: _containing(system, email, "/appointments/past"), timeout=30, what="pay now"
+    )
+    assert mails
