@@ -18,12 +18,12 @@ DELAY_S = 0.2
 async def measure(stack: Stack, urls: dict[str, str], n: int, rate: float) -> list[str]:
     member = {"status": "active", "delay_seconds": DELAY_S}
     cases = await make_cases(urls["eligibility"], urls["clearinghouse"], n, member=member, tag="FAN")
-    before = cpu_seconds(stack.services)
+    before = cpu_seconds(stack.everything())
     sent = await verify_open_loop(urls["eligibility"], cases, rate)
     span = max(s.finished for s in sent) - min(s.started for s in sent)
     latency = [(s.finished - s.started) * 1000 for s in sent]
     outcomes = Counter(f"{s.status} {s.outcome}" for s in sent)
-    cpu = cpu_line(before, cpu_seconds(stack.services), n, "verification")
+    cpu = cpu_line(before, cpu_seconds(stack.everything()), n, "verification")
     return [
         f"| {n} | {DELAY_S * 1000:.0f} ms | {n / span:,.0f}/s | {percentile(latency, 50):,.0f} | "
         f"{percentile(latency, 99):,.0f} | {', '.join(f'{k}: {v}' for k, v in outcomes.most_common())} |"

@@ -21,7 +21,7 @@ async def measure(stack: Stack, urls: dict[str, str], sink: SmtpSink, n: int, ra
     member = {"status": "secondary", "other_payer_name": "AETNA"}
     cases = await make_cases(urls["eligibility"], urls["clearinghouse"], n, member=member, tag="PIPE")
     await asyncio.sleep(3)  # let set-up e-mails (if any) go out before the clock starts
-    before = cpu_seconds(stack.services)
+    before = cpu_seconds(stack.everything())
     sent = await verify_open_loop(urls["eligibility"], cases, rate)
     deadline = time.monotonic() + 120
     while (
@@ -36,7 +36,7 @@ async def measure(stack: Stack, urls: dict[str, str], sink: SmtpSink, n: int, ra
     delivered = [t for s in sent if (t := sink.first_after(s.case.email, s.started)) is not None]
     span = max(delivered) - min(s.started for s in sent) if delivered else float("nan")
     flagged = sum(s.outcome == "secondary" or s.status == 200 for s in sent)
-    cpu = cpu_line(before, cpu_seconds(stack.services), n, "verification")
+    cpu = cpu_line(before, cpu_seconds(stack.everything()), n, "verification")
     return [
         f"| {n} | {rate:g}/s | {flagged} | {len(e2e)} | {len(e2e) / span:,.0f}/s | {percentile(e2e, 50):,.0f} | "
         f"{percentile(e2e, 99):,.0f} | {percentile(http, 50):,.0f} | {percentile(http, 99):,.0f} | {n - len(e2e)} |"

@@ -9,6 +9,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -115,17 +116,28 @@ class Stack(contextlib.AbstractContextManager["Stack"]):
         self.env.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / "parity-pycache"))
 
     def __exit__(self, *exc: object) -> None:
+        profiled = self.services.get(os.environ.get("BENCH_PROFILE_SERVICE", ""))
+        if profiled is not None:  # uvicorn re-raises SIGTERM and dies by it; SIGINT lets cProfile write
+            profiled.proc.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                profiled.proc.wait(30)
         for managed in reversed(list(self.services.values())):
             with contextlib.suppress(Exception):
                 managed.stop()
         for prof in self.workdir.glob("*.prof"):
             import pstats
 
-            print(f"\n## Profile of {prof.stem} (own time)", flush=True)
+            kept = Path(tempfile.gettempdir()) / f"bench-{self.name}-{prof.name}"
+            shutil.copy(prof, kept)
+            print(f"\n## Profile of {prof.stem} (kept in {kept})", flush=True)
             pstats.Stats(str(prof)).sort_stats("tottime").print_stats(25)
-            pstats.Stats(str(prof)).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(str(prof)).sort_stats("cumulative").print_stats(50)
         stop_all(self.processes)
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def everything(self) -> dict[str, Managed]:
+        """Every process this benchmark started, infrastructure included."""
+        return {**{m.name: m for m in self.processes}, **self.services}
 
     def start_postgres(self, database: str = "parity") -> str:
         pg, base = start_postgres()
@@ -163,6 +175,8 @@ class Stack(contextlib.AbstractContextManager["Stack"]):
             str(port),
         ]
         cmd += ["--no-access-log", "--log-level", "warning"]
+        if name == os.environ.get("BENCH_PROFILE_SERVICE"):  # cProfile the whole process, printed on exit
+            cmd[1:1] = ["-m", "cProfile", "-o", str(self.workdir / f"{name}.prof")]
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen(
             cmd, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
