@@ -109,7 +109,7 @@ async def test_only_ops_record_recoupments(claims: Claims) -> None:
     assert r.status_code == 403
 
 
-SOAP = {"format": "SOAP", "sections": {"subjective": "s", "objective": "o", "assessment": "a", "plan": "p"}}
+SOAP = {"format": "SOAP", "subjective": "s", "objective": "o", "assessment": "a", "plan": "p"}
 
 
 async def test_notes_request_is_due_in_three_business_days_and_answered_in_time(claims: Claims) -> None:
@@ -120,7 +120,7 @@ async def test_notes_request_is_due_in_three_business_days_and_answered_in_time(
     assert (request["requested_on"], request["deadline"]) == ("2026-03-02", "2026-03-05")
     provider = as_role("provider", provider_id=claim["provider_id"])
     url = f"/v1/claims/{claim['id']}/notes-requests/{request['id']}/notes"
-    dap_missing_plan = {"format": "DAP", "sections": {"data": "d", "assessment": "a"}}
+    dap_missing_plan = {"format": "DAP", "data": "d", "assessment": "a"}
     assert (await claims.client.post(url, json=dap_missing_plan, headers=provider)).status_code == 422
     claims.clock.advance(timedelta(days=3))  # Thursday, the deadline day itself
     r = await claims.client.post(url, json=SOAP, headers=provider)

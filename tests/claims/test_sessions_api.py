@@ -220,3 +220,14 @@ async def test_self_pay_session_needs_only_the_licence_and_makes_no_claim(claims
         "/v1/sessions", json=session_body(pid, client_id, away, self_pay=True), headers=provider
     )
     assert r.status_code == 409
+
+
+async def test_text_the_database_cannot_store_is_rejected_not_a_500(claims: Claims) -> None:
+    pid = await make_provider(claims, licences=["NY"], credentials=[])
+    bad = {"state": "NY", "address_line": "1 Main\x00St", "city": "Town", "postal_code": "12207"}
+    r = await claims.client.post(f"/v1/providers/{pid}/practice-locations", json=bad, headers=OPS)
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    assert (
+        len((await claims.client.get(f"/v1/providers/{pid}", headers=OPS)).json()["practice_locations"]) == 1
+    )

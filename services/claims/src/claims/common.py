@@ -7,7 +7,7 @@ import uuid
 from typing import Annotated
 
 import us
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field, WithJsonSchema
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum import luhn
@@ -37,9 +37,49 @@ def _email(value: str) -> str:
     return value
 
 
-State = Annotated[str, AfterValidator(_state)]
-Npi = Annotated[str, AfterValidator(_npi)]
-Email = Annotated[str, AfterValidator(_email)]
+def _storable(value: str) -> str:
+    # PostgreSQL text holds neither NUL nor lone surrogates; refuse them here rather than fail on insert.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("must be valid Unicode text") from exc
+    return value
+
+
+NO_NUL = "^[^\\x00]*$"
+Line = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL), AfterValidator(_storable)]
+ShortLine = Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL), AfterValidator(_storable)]
+Code = Annotated[str, Field(min_length=1, max_length=60, pattern=NO_NUL), AfterValidator(_storable)]
+LongText = Annotated[str, Field(min_length=1, max_length=20_000, pattern=NO_NUL), AfterValidator(_storable)]
+
+
+USPS_STATES = sorted(s.abbr for s in [*us.states.STATES_AND_TERRITORIES, us.states.DC])
+
+# The JSON schemas say as much as a schema can, so a client (or a fuzzer) built from the docs sends valid data.
+State = Annotated[
+    str, AfterValidator(_state), WithJsonSchema({"type": "string", "enum": USPS_STATES, "examples": ["NY"]})
+]
+Npi = Annotated[
+    str,
+    AfterValidator(_npi),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^[0-9]{10}$",
+            "description": "10-digit NPI; its last digit is a Luhn check digit over 80840 + the first nine.",
+            "examples": ["1234567893"],
+        }
+    ),
+]
+Email = Annotated[
+    str,
+    AfterValidator(_email),
+    WithJsonSchema(
+        {"type": "string", "pattern": "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", "examples": ["dr@example.com"]}
+    ),
+]
 
 
 async def provider_sees(session: AsyncSession, provider_id: uuid.UUID | None, client_id: uuid.UUID) -> bool:

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from claims.common import State
+from claims.common import Line, ShortLine, State
 
 
 class ClientLocationIn(BaseModel):
@@ -17,8 +17,8 @@ class ClientLocationIn(BaseModel):
     kind: Literal["residence", "temporary"] = Field(
         default="residence", description="Where the client lives, or somewhere they are for a while (travel)."
     )
-    address_line: str | None = Field(default=None, min_length=1, max_length=200)
-    city: str | None = Field(default=None, min_length=1, max_length=100)
+    address_line: Line | None = None
+    city: ShortLine | None = None
     postal_code: str | None = Field(default=None, pattern=r"^\d{5}(-\d{4})?$")
 
 

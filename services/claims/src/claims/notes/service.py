@@ -4,36 +4,38 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from claims.common import LongText
 from claims.models import Claim, NotesRequest
 from claims.rules import notes_deadline
 from contracts.events import NotesRequested
 from kit.errors import Conflict, NotFound
 from kit.runtime import Runtime
 
-SECTIONS = {"SOAP": ("subjective", "objective", "assessment", "plan"), "DAP": ("data", "assessment", "plan")}
 
-
-class NotesIn(BaseModel):
+class SoapNotes(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    format: Literal["SOAP", "DAP"]
-    sections: dict[str, str] = Field(
-        description="SOAP: subjective, objective, assessment, plan; DAP: data, assessment, plan."
-    )
+    format: Literal["SOAP"]
+    subjective: LongText
+    objective: LongText
+    assessment: LongText
+    plan: LongText
 
-    @model_validator(mode="after")
-    def _sections(self) -> NotesIn:
-        want = SECTIONS[self.format]
-        missing = [s for s in want if not self.sections.get(s, "").strip()]
-        extra = [s for s in self.sections if s not in want]
-        if missing or extra:
-            raise ValueError(f"{self.format} notes need exactly these sections, filled in: {', '.join(want)}")
-        return self
+
+class DapNotes(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["DAP"]
+    data: LongText
+    assessment: LongText
+    plan: LongText
+
+
+NotesIn = Annotated[SoapNotes | DapNotes, Field(discriminator="format")]
 
 
 class NotesRequestOut(BaseModel):
@@ -87,7 +89,12 @@ async def request_notes(*, session: AsyncSession, runtime: Runtime, claim: Claim
 
 
 async def submit_notes(
-    *, session: AsyncSession, runtime: Runtime, claim: Claim, request_id: uuid.UUID, data: NotesIn
+    *,
+    session: AsyncSession,
+    runtime: Runtime,
+    claim: Claim,
+    request_id: uuid.UUID,
+    data: SoapNotes | DapNotes,
 ) -> NotesRequestOut:
     """Accept notes until the end of the deadline day; after it the request is already a provider error."""
     record = await session.scalar(
@@ -105,7 +112,7 @@ async def submit_notes(
         )
     record.status = "answered"
     record.note_format = data.format
-    record.note = dict(data.sections)
+    record.note = data.model_dump(exclude={"format"})
     record.answered_at = runtime.clock.now()
     return _out(record)
 

@@ -4,32 +4,32 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from claims.common import Email, Npi, State
+from claims.common import Code, Email, Line, Npi, ShortLine, State
 
 
 class AddressIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     state: State
-    address_line: str = Field(min_length=1, max_length=200)
-    city: str = Field(min_length=1, max_length=100)
+    address_line: Line
+    city: ShortLine
     postal_code: str = Field(pattern=r"^\d{5}(-\d{4})?$")
 
 
 class LicenceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     state: State
-    type: str = Field(min_length=1, max_length=40, examples=["LCSW"])
-    number: str = Field(min_length=1, max_length=60)
+    type: Annotated[Code, Field(max_length=40, examples=["LCSW"])]
+    number: Code
     expires_on: date
 
 
 class CredentialIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    payer_id: str = Field(min_length=1, max_length=60, examples=["anthem-bcbs-ny"])
+    payer_id: Annotated[Code, Field(examples=["anthem-bcbs-ny"])]
     state: State
     network: Literal["standard", "virtual"] = "standard"
 
@@ -40,7 +40,7 @@ class ProviderIn(BaseModel):
         default=None, description="The provider id of the identity; required for providers."
     )
     npi: Npi
-    name: str = Field(min_length=1, max_length=200)
+    name: Line
     email: Email
     practice_locations: list[AddressIn] = Field(
         min_length=1, description="The first is the 837P billing address."

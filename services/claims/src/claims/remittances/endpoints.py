@@ -65,7 +65,22 @@ async def _post(request: Request, session: DbSession, runtime: RuntimeDep, sourc
     "/v1/remittances",
     response_model=PostingOut,
     summary="Upload an 835 (raw X12 body or a multipart file) and post it to its claims",
-    openapi_extra={"requestBody": {"content": {"application/edi-x12": {"schema": {"type": "string"}}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/plain": {
+                    "schema": {"type": "string", "description": "An X12 835 interchange (ISA...IEA)."}
+                },
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                },
+            },
+        }
+    },
 )
 async def upload_remittance(
     request: Request, principal: PrincipalDep, session: DbSession, runtime: RuntimeDep

@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 import simple_icd_10_cm as icd
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from claims.common import LongText
+
 TELEHEALTH_POS = {"02", "10"}
 PLACES_OF_SERVICE = {"02", "10", "11", "12", "22", "53"}
 
@@ -41,7 +43,7 @@ class SessionIn(BaseModel):
         default=None, description="Defaults to the client's active coverage."
     )
     self_pay: bool = False
-    crisis_documentation: str | None = Field(default=None, min_length=20, max_length=20_000)
+    crisis_documentation: Annotated[LongText, Field(min_length=20)] | None = None
 
     @model_validator(mode="after")
     def _place_of_service(self) -> SessionIn:
