@@ -30,8 +30,8 @@ async def poll_remittances(runtime: Runtime) -> int:
         )
         response.raise_for_status()
         items = response.json()["remittances"]
-    except (httpx.HTTPError, KeyError, ValueError):
-        log.warning("835 poll failed", exc_info=True)
+    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        log.warning("835 poll failed", extra={"error": type(exc).__name__})
         return 0
     for item in items:
         async with runtime.db.session() as session:
