@@ -1,8 +1,8 @@
 """Benchmark 1, gateway overhead: the same read endpoint directly, through the gateway and through nginx,
 at 1, 16 and 64 connections, wrk in its own process. `python -m bench.bench_gateway`
 
-BENCH_SECONDS (default 5) per measurement; BENCH_GATEWAY_CLIENTS (default "shipped") lists gateway upstream
-clients to compare, e.g. "shipped,httpx-pool-64,aiohttp" (see bench/gateway_variant.py)."""
+BENCH_SECONDS (default 5) per measurement; BENCH_GATEWAY_CLIENTS (default "shipped,httpx") lists gateway
+upstream clients to compare, e.g. "shipped,httpx,httpx-pool-64,aiohttp" (see bench/gateway_variant.py)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def row(name: str, c: int, load: Load) -> str:
 
 def run(report: Report) -> None:
     seconds = float(os.environ.get("BENCH_SECONDS", "5"))
-    variants = os.environ.get("BENCH_GATEWAY_CLIENTS", "shipped").split(",")
+    variants = os.environ.get("BENCH_GATEWAY_CLIENTS", "shipped,httpx").split(",")
     with Stack("gateway") as stack:
         stack.start_postgres()
         stack.start_broker()

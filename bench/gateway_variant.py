@@ -1,5 +1,8 @@
 """The gateway with another upstream client, to compare against the shipped `make_client` under load.
-`BENCH_GATEWAY_CLIENT=shipped|httpx-pool-<n>|aiohttp uvicorn --factory bench.gateway_variant:create_app`"""
+`BENCH_GATEWAY_CLIENT=shipped|httpx|httpx-pool-<n>|aiohttp uvicorn --factory bench.gateway_variant:create_app`
+
+shipped: gateway.proxy.make_client as it is; httpx: httpx's own pool with the gateway's limits (what make_client
+was before it moved to aiohttp); httpx-pool-<n>: httpx with n connections; aiohttp: one AiohttpTransport."""
 
 from __future__ import annotations
 
@@ -18,6 +21,12 @@ def _client(settings: Settings) -> httpx.AsyncClient:
     if variant == "shipped":
         return make_client(settings)
     timeout = httpx.Timeout(settings.upstream_read_timeout_s, connect=settings.upstream_connect_timeout_s)
+    if variant == "httpx":
+        limits = httpx.Limits(
+            max_connections=settings.upstream_max_connections,
+            max_keepalive_connections=settings.upstream_max_keepalive,
+        )
+        return httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False)
     if variant.startswith("httpx-pool-"):
         n = int(variant.removeprefix("httpx-pool-"))
         limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
