@@ -259,3 +259,18 @@ async def test_money_posts_need_an_idempotency_key_and_repeats_are_replayed_or_r
     assert other_key.json()["payment"] == 2
     assert sorted(r.status_code for r in concurrent) == [201, 409]
     assert service.state.taken == 3
+
+
+async def test_idempotent_post_to_a_service_that_is_down_is_502_and_frees_the_key(
+    settings_for: Callable[..., Settings],
+) -> None:
+    from devstack.infra import free_port
+
+    settings = settings_for(pricing_url=f"http://127.0.0.1:{free_port()}")
+    me = uuid.uuid4()
+    auth = {**bearer(settings, "client", client_id=me), "idempotency-key": "k-down"}
+    async with running_app(create_app(settings, configure_logs=False)) as client:
+        first = await client.post(f"/v1/clients/{me}/payments", json={"amount": "1.00"}, headers=auth)
+        again = await client.post(f"/v1/clients/{me}/payments", json={"amount": "1.00"}, headers=auth)
+    assert first.status_code == 502
+    assert again.status_code == 502  # not a replayed failure, not "in progress": the key was released

@@ -78,3 +78,15 @@ async def test_api_only_process_stays_ready_without_the_broker(
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"database": "ok"}
     assert written.status_code == 201  # the event waits in the outbox for a relay
+
+
+async def test_value_the_database_refuses_is_a_422_not_a_500(
+    make_settings: SettingsFactory, demo_db: Database
+) -> None:
+    async with running_app(create_demo_app(make_settings(KitSettings, service_name="kitdemo"))) as client:
+        response = await client.post(
+            "/notes", params={"home_state": "TOO-LONG"}
+        )  # the column holds 2 characters
+    assert response.status_code == 422
+    assert response.json()["type"].endswith("/invalid-value")
+    assert await count(demo_db, notes) == 0

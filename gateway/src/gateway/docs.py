@@ -7,6 +7,7 @@ import asyncio
 import copy
 import html
 import json
+import re
 import time
 from typing import Any
 
@@ -48,6 +49,26 @@ STANDARD_PROBLEMS = {
     "503": "Not ready",
     "504": "A service behind the gateway did not answer in time",
 }
+
+
+IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": True,
+    "description": "Makes the request safe to retry: the same key and body replay the first response.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[A-Za-z0-9_.:-]+$"},
+}
+
+
+def _with_idempotency_key(path: str, method: str, op: dict[str, Any]) -> None:
+    from gateway.idempotency import requires_key
+
+    if method == "post" and requires_key(path):
+        params = op.setdefault("parameters", [])
+        if not any(
+            p.get("in") == "header" and p.get("name", "").lower() == "idempotency-key" for p in params
+        ):
+            params.append(IDEMPOTENCY_HEADER)
 
 
 def _with_problems(op: dict[str, Any]) -> None:
@@ -103,9 +124,10 @@ def merge_specs(
             if route is None or route.service != service:
                 continue  # internal or not routed: not part of the public API
             ops = {m: op for m, op in item.items() if m in HTTP_METHODS}
-            for op in ops.values():
+            for method, op in ops.items():
                 op.setdefault("tags", [service])
                 _with_problems(op)
+                _with_idempotency_key(path, method, op)
             merged["paths"].setdefault(path, {}).update(item)
         for name, scheme in spec.get("components", {}).get("securitySchemes", {}).items():
             merged["components"].setdefault("securitySchemes", {})[name] = scheme
@@ -115,6 +137,16 @@ def merge_specs(
     return merged
 
 
+def path_methods(doc: dict[str, Any]) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """Each documented path as a regex over concrete paths, with the methods documented for it."""
+    table = []
+    for template, item in doc.get("paths", {}).items():
+        regex = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+        methods = frozenset(m.upper() for m in item if m in HTTP_METHODS)
+        table.append((re.compile(regex), methods))
+    return table
+
+
 class OpenApiAggregator:
     """Fetches and caches the services' specs; a service that is down is left out until it is back."""
 
@@ -122,6 +154,8 @@ class OpenApiAggregator:
         self.settings = settings
         self.client = client
         self._cached: tuple[float, dict[str, Any]] | None = None
+        self._methods: list[tuple[re.Pattern[str], frozenset[str]]] = []
+        self._last_attempt = -1e9
         self._lock = asyncio.Lock()
 
     async def _fetch(self, service: str) -> dict[str, Any] | None:
@@ -153,7 +187,21 @@ class OpenApiAggregator:
                 doc["info"]["x-missing-services"] = missing
             else:
                 self._cached = (now, doc)  # only a complete document is cached
+                self._methods = path_methods(doc)
             return doc
+
+    async def ensure_methods(self, own_spec: dict[str, Any] | None) -> None:
+        """Learn the documented methods once (retrying at most every few seconds while a service is down)."""
+        now = time.monotonic()
+        if self._methods or now - self._last_attempt < 5:
+            return
+        self._last_attempt = now
+        await self.document(own_spec)
+
+    def allowed_methods(self, path: str) -> frozenset[str] | None:
+        """The methods documented for a concrete path, or None when the (complete) docs do not know it."""
+        matches = [methods for regex, methods in self._methods if regex.match(path)]
+        return frozenset().union(*matches) if matches else None
 
 
 def asyncapi_html() -> str:

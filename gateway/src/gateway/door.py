@@ -93,6 +93,18 @@ async def handle(request: Request) -> Response:
     route = route_for(path)
     if route is None:
         return problem(404, "not-found", "Not found", f"No resource at {path}.", path)
+    docs = request.app.state.docs
+    await docs.ensure_methods(request.app.state.own_spec)
+    allowed = docs.allowed_methods(path)
+    if allowed is not None and request.method not in allowed:
+        return problem(
+            405,
+            "method-not-allowed",
+            "Method not allowed",
+            f"{request.method} is not supported on {path}.",
+            path,
+            headers={"Allow": ", ".join(sorted(allowed))},
+        )
     principal: Principal | None = None
     status = 500
     try:

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import func
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from gateway.models import idempotency_keys
 from gateway.proxy import problem
@@ -33,12 +33,16 @@ HEADER = "idempotency-key"
 REPLAYED_HEADER = "idempotent-replayed"
 
 
-def required_for(request: Request) -> bool:
-    path = request.url.path
-    return request.method == "POST" and any(
+def requires_key(path: str) -> bool:
+    """Whether a POST to this (concrete or template) path must carry an Idempotency-Key."""
+    return any(
         r.matches(path) and len(path.strip("/").split("/")) == len(r.pattern.strip("/").split("/"))
         for r in REQUIRED
     )
+
+
+def required_for(request: Request) -> bool:
+    return request.method == "POST" and requires_key(request.url.path)
 
 
 async def with_idempotency(
@@ -96,8 +100,14 @@ async def with_idempotency(
 
     try:
         response = await call()
-        chunks = [chunk async for chunk in response.body_iterator]  # type: ignore[attr-defined]
-        content = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
+        if isinstance(response, StreamingResponse):
+            chunks = [chunk async for chunk in response.body_iterator]
+            content = b"".join(
+                c if isinstance(c, bytes) else bytes(c) if isinstance(c, memoryview) else c.encode()
+                for c in chunks
+            )
+        else:  # a problem the door answered itself (413, 502, 504)
+            content = bytes(response.body)
     except BaseException:
         async with db.session() as session:
             await session.execute(delete(t).where(t.c.subject == subject, t.c.key == key))

@@ -33,7 +33,7 @@ from kit.logging import configure_logging
 from kit.metrics import metrics_endpoint
 from kit.middleware import RequestContextMiddleware
 
-PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 class AuditEventOut(BaseModel):
@@ -79,7 +79,7 @@ async def list_audit_events(
     client_id: uuid.UUID | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    after_id: Annotated[int | None, Query(ge=0)] = None,
+    after_id: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
     outcome = await authenticate(request)
@@ -149,6 +149,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     install_error_handlers(app)
     app.include_router(audit_router)
     own_spec = get_openapi(title="gateway", version="1.0.0", routes=audit_router.routes)
+    app.state.own_spec = own_spec
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi(request: Request) -> JSONResponse:

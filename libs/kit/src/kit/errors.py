@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_BASE = "https://parity.dev/problems/"
@@ -126,6 +127,30 @@ def install_error_handlers(app: FastAPI) -> None:
             },
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        # The database refusing a value as invalid for its type (an integer past int64, a NUL byte in text)
+        # means the request carried it: the caller's error, not ours. Anything else is ours.
+        cause = getattr(exc.orig, "__cause__", None)
+        sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(cause, "sqlstate", None) or "")
+        # SQLSTATE class 22 is "data exception"; "invalid input for query argument" is the driver refusing to
+        # encode a value (an integer past int64) before it reaches the server.
+        if (
+            isinstance(exc, DataError)
+            or sqlstate.startswith("22")
+            or "invalid input for query argument" in str(exc)
+        ):
+            return problem_response(
+                {
+                    "type": PROBLEM_BASE + "invalid-value",
+                    "title": "A value is out of range",
+                    "status": 422,
+                    "detail": "A value in the request is out of the range this API stores.",
+                    "instance": request.url.path,
+                }
+            )
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -65,7 +65,7 @@ async def list_claims(
     provider_id: uuid.UUID | None = None,
     status: str | None = Query(None, max_length=30),
     limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000),
 ) -> list[ClaimOut]:
     if principal.role == "client":
         client_id = principal.client_id

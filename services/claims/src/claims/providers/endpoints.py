@@ -42,7 +42,7 @@ async def list_providers(
     principal: PrincipalDep,
     session: DbSession,
     limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000),
 ) -> list[ProviderOut]:
     if principal.is_staff or principal.role == "partner":
         ids = await repository.all_ids(session, limit, offset)

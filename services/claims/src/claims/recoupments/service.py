@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,18 +13,13 @@ from claims.models import Claim, LedgerEntry, Recoupment
 from claims.rules import RecoupmentCause, classify_recoupment
 from contracts.events import RecoupmentDecided
 from kit.errors import Conflict
+from kit.money import PositiveLargeAmount
 from kit.runtime import Runtime
-
-AmountIn = Annotated[
-    Decimal,
-    Field(gt=0, max_digits=12, decimal_places=2),
-    WithJsonSchema({"type": "string", "pattern": "^[0-9]{1,10}[.][0-9]{2}$", "examples": ["130.00"]}),
-]
 
 
 class RecoupmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: AmountIn = Field(description="What the payer takes back, as a string with two places.")
+    amount: PositiveLargeAmount = Field(description="What the payer takes back, as a string with two places.")
     cause: RecoupmentCause
 
 

@@ -34,7 +34,7 @@ async def list_sessions(
     client_id: uuid.UUID | None = None,
     provider_id: uuid.UUID | None = None,
     limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000),
 ) -> list[SessionOut]:
     if principal.role == "client":
         client_id = principal.client_id

@@ -54,7 +54,7 @@ async def list_clients(
     principal: PrincipalDep,
     session: DbSession,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000),
 ) -> list[ClientOut]:
     return [client_out(c) for c in await repository.visible(session, principal, limit=limit, offset=offset)]
 

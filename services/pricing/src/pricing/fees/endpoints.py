@@ -13,13 +13,12 @@ from sqlalchemy import select
 from kit.app import RuntimeDep
 from kit.auth import PrincipalDep, require_role
 from kit.db import DbSession
+from kit.money import Amount
 from pricing.costing.costshare import PlanTerms
 from pricing.fees.service import correct_plan_benefits, set_rate
 from pricing.models import fee_schedules
 
 router = APIRouter(tags=["fee schedules"])
-
-Amount = Annotated[Decimal, Field(ge=0, le=Decimal("100000"), decimal_places=2)]
 
 
 class Rate(BaseModel):

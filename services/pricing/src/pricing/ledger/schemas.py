@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.base import Money
+from kit.money import PositiveAmount
 
 
 class PaymentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: Annotated[Decimal, Field(gt=0, le=Decimal("100000"), decimal_places=2)]
+    amount: PositiveAmount
     card_token: Annotated[str, Field(pattern=r"^tok_[A-Za-z0-9_]{1,60}$")]
     session_ids: Annotated[list[UUID], Field(max_length=500)] = []
 
