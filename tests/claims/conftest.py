@@ -65,7 +65,7 @@ async def serve() -> AsyncIterator[Any]:
 
 @dataclass
 class EligibilityStandIn:
-    """Eligibility's /internal/clients/{id} and /internal/coverages/{id}, nothing else."""
+    """Eligibility's internal client and coverage endpoints, answering the same truth the test fed as events."""
 
     clients: dict[str, dict[str, Any]] = field(default_factory=dict)
     coverages: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -78,6 +78,15 @@ class EligibilityStandIn:
             if client_id not in self.clients:
                 raise HTTPException(404)
             return self.clients[client_id]
+
+        @app.get("/internal/clients/{client_id}/active-coverage")
+        async def active_coverage(client_id: str) -> dict[str, Any]:
+            active = [
+                c for c in self.coverages.values() if c["client_id"] == client_id and c["status"] == "active"
+            ]
+            if not active:
+                raise HTTPException(404)
+            return active[-1]
 
         @app.get("/internal/coverages/{coverage_id}")
         async def coverage(coverage_id: str) -> dict[str, Any]:
@@ -132,8 +141,8 @@ class Claims:
             "date_of_birth": "1990-01-02",
             "email": "jane@example.com",
             "home_state": "NY",
-            "account_status": "active",
-            "cleared_for_scheduling": True,
+            "account_status": "active" if cleared else "paused",
+            "cleared_for_scheduling": cleared,
         }
         self.eligibility.coverages[str(coverage_id)] = {
             "id": str(coverage_id),
@@ -141,7 +150,7 @@ class Claims:
             "payer_id": payer_id,
             "member_id": "YLS123456",
             "group_number": "G-1",
-            "status": "active",
+            "status": coverage_status,
             "status_reason": None,
             "subscriber": {
                 "first_name": "JANE",

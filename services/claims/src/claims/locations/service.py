@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from claims import eligibility_view
 from claims.common import provider_sees
 from claims.locations import repository
 from claims.locations.schemas import ClientLocationIn, ClientLocationOut
@@ -56,7 +57,9 @@ async def add_location(
         if principal.client_id != client_id:
             raise NotFound("No such client.")
     elif principal.role == "provider":
-        if not await repository.client_known(session, client_id):
+        if not await repository.client_known(session, client_id) and not await eligibility_view.refresh(
+            session, runtime, client_id
+        ):
             raise NotFound("No such client.")
         assert principal.provider_id is not None
         await start_relationship(

@@ -68,6 +68,12 @@ async def confirm_session(
         raise Unprocessable("The client location given is not one of this client's locations.")
     reasons = list(cpt.problems(data.cpt_code, data.add_on_codes, data.duration_minutes))
     client = await eligibility_view.client(session, data.client_id)
+    if (
+        client is None
+        or not client.cleared_for_scheduling
+        or not (data.self_pay or await eligibility_view.active_coverages(session, data.client_id))
+    ):
+        client = await eligibility_view.refresh(session, runtime, data.client_id)
     if client is None:
         reasons.append("We have no eligibility record for this client yet.")
     elif not client.cleared_for_scheduling:
