@@ -68,6 +68,15 @@ class Stack:
         # The development token issuer (POST /dev/tokens, `python -m gateway.devtokens`); never in production.
         self.env.setdefault("DEV_ISSUER_ENABLED", "true")
         self.env.setdefault("DEV_ISSUER_KEY_FILE", str(DATA / "dev-issuer-key.pem"))
+        # Development pace: jobs run often and the clock can be moved by ops (`make demo` does).
+        for key, value in {
+            "CLOCK": "controllable",
+            "JOB_INTERVAL_S": "2",
+            "CLAIM_SUBMIT_INTERVAL_S": "2",
+            "REMITTANCE_POLL_INTERVAL_S": "2",
+            "NOTES_DEADLINE_INTERVAL_S": "5",
+        }.items():
+            self.env.setdefault(key, value)
         if not self.env.get("DATABASE_URL"):
             pg, base = start_postgres(DATA / "pg", port=int(self.env.get("POSTGRES_PORT", 54329)))
             self.infra.append(pg)
