@@ -202,8 +202,9 @@ async def run() -> None:
     dana = await d.client("Dana", "NY", "aetna", f"SEC{tag}")
     cases = (await d.call("GET", f"/v1/clients/{dana['id']}/cob-cases", dana["token"])).json()
     say(
-        f"COB case opened ({cases[0]['trigger']}); the client is told: {cases[0]['instructions'].get('script', '')[:90]}..."
+        f"COB case opened ({cases[0]['trigger']}); the client is told to call {cases[0]['instructions']['call']}"
     )
+    say(f"and to say: {cases[0]['instructions']['say']}")
 
     story("2. COB follow-up one week later, both ways (seed 004)")
     waiting: dict[str, dict[str, str]] = {}
