@@ -22,11 +22,12 @@ async def measure(stack: Stack, urls: dict[str, str], n: int, rate: float) -> li
     sent = await verify_open_loop(urls["eligibility"], cases, rate)
     span = max(s.finished for s in sent) - min(s.started for s in sent)
     latency = [(s.finished - s.started) * 1000 for s in sent]
+    ok = sum(s.status == 200 for s in sent)
     outcomes = Counter(f"{s.status} {s.outcome}" for s in sent)
     cpu = cpu_line(before, cpu_seconds(stack.everything()), n, "verification")
     return [
-        f"| {n} | {DELAY_S * 1000:.0f} ms | {n / span:,.0f}/s | {percentile(latency, 50):,.0f} | "
-        f"{percentile(latency, 99):,.0f} | {', '.join(f'{k}: {v}' for k, v in outcomes.most_common())} |"
+        f"| {n} | {DELAY_S * 1000:.0f} ms | {ok / span:,.0f}/s | {percentile(latency, 50):,.0f} | "
+        f"{percentile(latency, 99):,.0f} | {', '.join(f'{k}: {v}' for k, v in outcomes.most_common())} |",
         "",
         cpu,
     ]
@@ -45,7 +46,7 @@ def run(report: Report) -> None:
                 f"Machine: {machine()}",
                 "POST /v1/coverages/{id}/verify, all offered at once; the sandbox answers every 270 after 200 ms.",
                 "",
-                "| verifications | partner latency | completed per second | p50 ms | p99 ms | answers |",
+                "| verifications | partner latency | answered 200 per second | p50 ms | p99 ms | answers |",
                 "|---:|---:|---:|---:|---:|---|",
                 *rows,
             ],

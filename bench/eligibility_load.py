@@ -110,7 +110,8 @@ async def verify_open_loop(eligibility: str, cases: list[Case], rate: float) -> 
                     f"{eligibility}/v1/coverages/{sent.case.coverage_id}/verify", headers=IDENTITY
                 )
                 sent.status = r.status_code
-                sent.outcome = str(r.json().get("outcome", "")) if r.status_code == 200 else r.text[:200]
+                body = r.json()
+                sent.outcome = str(body.get("outcome") if r.status_code == 200 else body.get("title", ""))
             except httpx.HTTPError as exc:
                 sent.outcome = type(exc).__name__
             sent.finished = time.time()

@@ -133,6 +133,11 @@ class Stack(contextlib.AbstractContextManager["Stack"]):
             pstats.Stats(str(prof)).sort_stats("tottime").print_stats(25)
             pstats.Stats(str(prof)).sort_stats("cumulative").print_stats(50)
         stop_all(self.processes)
+        if os.environ.get("BENCH_KEEP_LOGS") == "1":
+            kept = Path(tempfile.gettempdir()) / f"bench-logs-{self.name}"
+            shutil.rmtree(kept, ignore_errors=True)
+            shutil.copytree(self.workdir, kept, ignore=shutil.ignore_patterns("*.prof", "mail", "nginx"))
+            print(f"logs kept in {kept}", flush=True)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def everything(self) -> dict[str, Managed]:
