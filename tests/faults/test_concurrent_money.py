@@ -23,15 +23,7 @@ from sandbox.cardprocessor.app import create_app as card_processor_app
 from tests.faults.procs import Launcher, demo_env
 from tests.pricing.conftest import NOW, benefits, confirmed
 
-pytestmark = [
-    pytest.mark.fault,
-    pytest.mark.xfail(
-        strict=True,
-        reason="pricing defect found by this test (issue 9 report): after several small payments, a cost "
-        "decrease stages one refund larger than the single charge it targets; the card processor refuses it, "
-        "the refund stays 'failed' and the overpayment stays as a credit",
-    ),
-]
+pytestmark = pytest.mark.fault
 
 OPS = as_role("ops")
 

@@ -135,7 +135,7 @@ ledger_entries = Table(
     Column("session_id", UUID(as_uuid=True), nullable=True),
     # receivable (client owes us; negative = credit), revenue, cash (card-processor clearing)
     Column("account", String(20), nullable=False),
-    Column("kind", String(20), nullable=False),  # charge | adjustment | payment | refund
+    Column("kind", String(20), nullable=False),  # charge | adjustment | payment | refund | credit_applied
     Column("amount", MONEY, nullable=False),
     Column("payment_id", UUID(as_uuid=True), nullable=True),
     Column("refund_id", UUID(as_uuid=True), nullable=True),
@@ -182,7 +182,9 @@ refunds = Table(
     Column("expected_by", Date, nullable=True),
     _now(),
     # One refund per cost version of a session, whatever redeliveries or concurrent re-pricings happen.
-    UniqueConstraint("session_id", "cost_version", name="uq_refunds_session_version"),
+    # One refund per original payment per cost version of a session: a re-pricing that refunds across two
+    # payments stages two refunds, and a redelivered or concurrent re-pricing of the same version stages none.
+    UniqueConstraint("session_id", "cost_version", "payment_id", name="uq_refunds_session_version_payment"),
 )
 
 invoices = Table(

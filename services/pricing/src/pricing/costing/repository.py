@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -180,19 +180,35 @@ async def pending_refunds(db: AsyncSession, session_ids: Sequence[UUID]) -> dict
     return out
 
 
-async def paying_payment(db: AsyncSession, session_id: UUID) -> UUID | None:
-    """The payment that paid this session most recently (the original payment a refund goes back to)."""
-    row = await db.execute(
-        select(ledger_entries.c.payment_id)
+async def refundable_payments(db: AsyncSession, session_id: UUID) -> list[tuple[UUID, Decimal]]:
+    """The payments that paid this session, newest first, each with what is still refundable to it for this
+    session (paid to the session minus refunds already staged or issued against it)."""
+    paid = (
+        select(
+            ledger_entries.c.payment_id,
+            (-func.sum(ledger_entries.c.amount)).label("paid"),
+            func.max(ledger_entries.c.id).label("last_entry"),
+        )
         .where(
             ledger_entries.c.session_id == session_id,
             ledger_entries.c.kind == "payment",
             ledger_entries.c.account == "receivable",
         )
-        .order_by(ledger_entries.c.id.desc())
-        .limit(1)
+        .group_by(ledger_entries.c.payment_id)
+        .subquery()
     )
-    return row.scalar_one_or_none()
+    refunded = (
+        select(refunds.c.payment_id, func.sum(refunds.c.amount).label("refunded"))
+        .where(refunds.c.session_id == session_id, refunds.c.status != "failed")
+        .group_by(refunds.c.payment_id)
+        .subquery()
+    )
+    rows = await db.execute(
+        select(paid.c.payment_id, paid.c.paid - func.coalesce(refunded.c.refunded, 0))
+        .select_from(paid.outerjoin(refunded, refunded.c.payment_id == paid.c.payment_id))
+        .order_by(paid.c.last_entry.desc())
+    )
+    return [(r[0], Decimal(r[1])) for r in rows.all() if r[1] > 0]
 
 
 async def insert_refund(db: AsyncSession, values: dict[str, Any]) -> bool:

@@ -18,6 +18,7 @@ from contracts.events import BalanceDue, CostChanged, CostChangeReason
 from kit.runtime import Runtime
 from pricing.costing import repository as repo
 from pricing.costing.schedule import SELF_PAY, SessionFacts, price_client
+from pricing.ledger import repository as ledger_repo
 from pricing.money import ZERO
 
 log = logging.getLogger("pricing.repricing")
@@ -130,42 +131,93 @@ def _charge(
 
 
 async def _settle(db: AsyncSession, *, runtime: Runtime, moved: list[_Moved], now: datetime) -> None:
-    """Cost went up after the client paid: the difference is due. Cost went below what they paid: refund."""
+    """Cost went up after the client paid: the difference is due. Cost went below what they paid: the excess
+    first pays what the client still owes on other sessions (one ledger transfer), and the rest is refunded
+    to the original payments. A client is never refunded money they would then be asked to pay again."""
     if not moved:
         return
     ids = [m.session_id for m in moved]
     money = await repo.session_money(db, ids, sorted({m.client_id for m in moved}))
     pending = await repo.pending_refunds(db, ids)
-    due: dict[UUID, list[tuple[UUID, Decimal]]] = defaultdict(list)
+    by_client: dict[UUID, list[_Moved]] = defaultdict(list)
     for m in moved:
-        owed, paid = money.get(m.session_id, (ZERO, ZERO))
-        if m.new > m.old and paid > ZERO and owed > ZERO:
-            due[m.client_id].append((m.session_id, owed))
-        over = -owed - pending.get(m.session_id, ZERO)
-        if over > ZERO:
-            await _stage_refund(db, m, over, now=now)
-    for client_id, items in due.items():
-        total = sum((amount for _, amount in items), ZERO)
-        await runtime.outbox.publish(
-            db, BalanceDue(client_id=client_id, amount=total, session_ids=[s for s, _ in items], due_at=now)
-        )
+        by_client[m.client_id].append(m)
+    for client_id, items in by_client.items():
+        overs = {
+            m.session_id: -money.get(m.session_id, (ZERO, ZERO))[0] - pending.get(m.session_id, ZERO)
+            for m in items
+        }
+        owed_elsewhere: dict[UUID, Decimal] = {}
+        if any(v > ZERO for v in overs.values()):
+            owed_elsewhere = {
+                r.session_id: r.owed
+                for r in await ledger_repo.owed_by_session(db, client_id)
+                if r.session_id is not None and r.owed > ZERO
+            }
+        transfers: list[dict[str, Any]] = []
+        for m in items:
+            over = overs[m.session_id]
+            for target, amount in list(owed_elsewhere.items()):
+                if over <= ZERO:
+                    break
+                take = min(over, amount)
+                transfers += _apply_credit(client_id, m.session_id, target, take, now=now)
+                owed_elsewhere[target] = amount - take
+                over -= take
+            if over > ZERO:
+                await _stage_refund(db, m, over, now=now)
+        if transfers:
+            await repo.insert_entries(db, transfers)
+        due = []
+        for m in items:
+            owed, paid = money.get(m.session_id, (ZERO, ZERO))
+            owed = owed_elsewhere.get(m.session_id, owed)
+            if m.new > m.old and paid > ZERO and owed > ZERO:
+                due.append((m.session_id, owed))
+        if due:
+            await runtime.outbox.publish(
+                db,
+                BalanceDue(
+                    client_id=client_id,
+                    amount=sum((amount for _, amount in due), ZERO),
+                    session_ids=[s for s, _ in due],
+                    due_at=now,
+                ),
+            )
+
+
+def _apply_credit(
+    client_id: UUID, from_session: UUID, to_session: UUID, amount: Decimal, *, now: datetime
+) -> list[dict[str, Any]]:
+    """Move an overpayment on one session to what the client owes on another (entries sum to zero)."""
+    base = {"transaction_id": uuid4(), "client_id": client_id, "kind": "credit_applied", "created_at": now}
+    return [
+        {**base, "account": "receivable", "amount": amount, "session_id": from_session},
+        {**base, "account": "receivable", "amount": -amount, "session_id": to_session},
+    ]
 
 
 async def _stage_refund(db: AsyncSession, m: _Moved, amount: Decimal, *, now: datetime) -> None:
-    payment_id = await repo.paying_payment(db, m.session_id)
-    if payment_id is None:  # overpaid without a payment cannot happen; never invent a refund target
-        log.error("overpaid session has no payment", extra={"session_id": str(m.session_id)})
-        return
-    await repo.insert_refund(
-        db,
-        {
-            "refund_id": uuid4(),
-            "client_id": m.client_id,
-            "session_id": m.session_id,
-            "payment_id": payment_id,
-            "cost_version": m.version,
-            "amount": amount,
-            "status": "pending",
-            "created_at": now,
-        },
-    )
+    """Refund to the original payments, newest first, never more to one payment than it paid this session:
+    a card processor refuses a refund larger than the charge it goes back to."""
+    left = amount
+    for payment_id, refundable in await repo.refundable_payments(db, m.session_id):
+        if left <= ZERO:
+            break
+        part = min(left, refundable)
+        await repo.insert_refund(
+            db,
+            {
+                "refund_id": uuid4(),
+                "client_id": m.client_id,
+                "session_id": m.session_id,
+                "payment_id": payment_id,
+                "cost_version": m.version,
+                "amount": part,
+                "status": "pending",
+                "created_at": now,
+            },
+        )
+        left -= part
+    if left > ZERO:  # overpaid beyond what payments cover cannot happen; never invent a refund target
+        log.error("overpaid session has no payment left to refund", extra={"session_id": str(m.session_id)})

@@ -85,38 +85,41 @@ async def pay(
 async def _charge_and_record(
     *, runtime: Runtime, client_id: UUID, key: str, request: PaymentIn
 ) -> tuple[int, dict[str, Any]]:
+    # One transaction holding the client's row lock from the balance check to the recorded payment: two
+    # concurrent payments (or a payment racing a re-pricing) of one client run one after the other, so a
+    # payment is checked against the balance the previous one left and can never overpay. The lock is held
+    # across the card call, bounded by the processor timeout; other clients are not affected.
     async with runtime.db.session() as db:
+        await lock_clients(db, [client_id])
         if not await repo.sessions_exist(db, client_id, request.session_ids):
             raise Unprocessable("Some of these sessions are not this client's.")
         balance = await balance_of(db, client_id=client_id)
-    if request.amount > balance.outstanding:
-        raise Unprocessable(
-            f"The payment ({request.amount}) is more than the outstanding balance ({balance.outstanding}).",
-            reasons=["amount_exceeds_balance"],
-        )
-    payment_id = uuid5(NAMESPACE_URL, f"parity:payment:{client_id}:{key}")
-    try:
-        charge = await processor_of(runtime).charge(
-            token=request.card_token,
-            amount=request.amount,
-            key=str(payment_id),
-            metadata={"payment_id": str(payment_id), "client_id": str(client_id)},
-        )
-    except CardDeclined as exc:
-        problem = PaymentDeclined(
-            f"The card was declined ({exc.decline_code or exc.code}); nothing was charged.",
-            decline_code=exc.decline_code or exc.code,
-        ).to_problem(f"/v1/clients/{client_id}/payments")
-        async with runtime.db.session() as db:
+        if request.amount > balance.outstanding:
+            raise Unprocessable(
+                f"The payment ({request.amount}) is more than the outstanding balance ({balance.outstanding}).",
+                reasons=["amount_exceeds_balance"],
+            )
+        payment_id = uuid5(NAMESPACE_URL, f"parity:payment:{client_id}:{key}")
+        try:
+            charge = await processor_of(runtime).charge(
+                token=request.card_token,
+                amount=request.amount,
+                key=str(payment_id),
+                metadata={"payment_id": str(payment_id), "client_id": str(client_id)},
+            )
+        except CardDeclined as exc:
+            problem = PaymentDeclined(
+                f"The card was declined ({exc.decline_code or exc.code}); nothing was charged.",
+                decline_code=exc.decline_code or exc.code,
+            ).to_problem(f"/v1/clients/{client_id}/payments")
             await repo.finish_request(db, client_id, key, 402, problem)
-        return 402, problem
-    except ProcessorTimeout as exc:
-        raise UpstreamTimeout(
-            "The card processor did not answer in time; retry with the same Idempotency-Key."
-        ) from exc
-    except (ProcessorUnavailable, ProcessorRejected) as exc:
-        raise UpstreamUnavailable("The card processor could not take the payment; retry later.") from exc
-    async with runtime.db.session() as db:
+            return 402, problem
+        except ProcessorTimeout as exc:
+            raise UpstreamTimeout(
+                "The card processor did not answer in time; retry with the same Idempotency-Key."
+            ) from exc
+        except (ProcessorUnavailable, ProcessorRejected) as exc:
+            raise UpstreamUnavailable("The card processor could not take the payment; retry later.") from exc
         out = await _record_payment(
             db,
             runtime=runtime,
