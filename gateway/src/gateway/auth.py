@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 import jwt
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from jwt import PyJWKClient
 
 from gateway.config import Settings
@@ -32,12 +33,13 @@ class TokenVerifier:
     def from_settings(cls, settings: Settings) -> TokenVerifier:
         if settings.jwt_jwks_url:
             return cls(settings, jwks=PyJWKClient(settings.jwt_jwks_url, cache_keys=True, lifespan=300))
+        # The key is parsed once here, not on every decode (PyJWT re-parses a PEM string each time).
         if settings.jwt_public_key_pem:
-            return cls(settings, public_key=settings.jwt_public_key_pem)
+            return cls(settings, public_key=load_pem_public_key(settings.jwt_public_key_pem.encode()))
         if settings.dev_issuer_enabled:
             from gateway.devtokens import DevIssuer
 
-            return cls(settings, public_key=DevIssuer.load(settings).public_pem())
+            return cls(settings, public_key=DevIssuer.load(settings).private_key.public_key())
         return cls(settings)  # no key configured: every token is refused
 
     def verify(self, token: str) -> Principal:

@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_BASE = "https://parity.dev/problems/"
@@ -128,6 +129,21 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    @app.exception_handler(SQLAlchemyTimeoutError)
+    async def _busy(request: Request, exc: SQLAlchemyTimeoutError) -> JSONResponse:
+        # Every database connection is busy: an overload to back off from, not a bug.
+        log.warning("database pool exhausted", extra={"path": request.url.path})
+        return problem_response(
+            {
+                "type": PROBLEM_BASE + "overloaded",
+                "title": "Busy",
+                "status": 503,
+                "detail": "The service is busy; retry in a moment.",
+                "instance": request.url.path,
+            },
+            headers={"Retry-After": "1"},
+        )
+
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
         # The database refusing a value as invalid for its type (an integer past int64, a NUL byte in text)
@@ -149,6 +165,18 @@ def install_error_handlers(app: FastAPI) -> None:
                     "detail": "A value in the request is out of the range this API stores.",
                     "instance": request.url.path,
                 }
+            )
+        if exc.connection_invalidated or isinstance(exc, OperationalError) or isinstance(exc.orig, OSError):
+            log.warning("database unavailable", extra={"path": request.url.path})
+            return problem_response(
+                {
+                    "type": PROBLEM_BASE + "unavailable",
+                    "title": "Temporarily unavailable",
+                    "status": 503,
+                    "detail": "The service cannot reach its database right now; retry in a moment.",
+                    "instance": request.url.path,
+                },
+                headers={"Retry-After": "2"},
             )
         return await _unexpected(request, exc)
 

@@ -39,7 +39,7 @@ class KitSettings(BaseSettings):
         default=True, description="Run this service's event consumers in this process."
     )
     run_scheduler: bool = Field(default=True, description="Run this service's periodic jobs in this process.")
-    relay_batch_size: int = 500
+    relay_batch_size: int = 2000
     relay_poll_interval_s: float = 0.2
     consumer_max_attempts: int = 3
     consumer_retry_backoff_s: float = 0.2
