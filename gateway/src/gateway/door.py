@@ -8,10 +8,11 @@ from starlette.responses import Response
 
 from gateway.auth import AuthError, TokenVerifier
 from gateway.idempotency import required_for, with_idempotency
-from gateway.proxy import forward, problem
+from gateway.proxy import forward
 from gateway.ratelimit import RateLimits
 from gateway.routes import route_for
 from kit.auth import Principal
+from kit.errors import problem
 from kit.logging import correlation_id
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}

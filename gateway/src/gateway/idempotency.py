@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from gateway.models import idempotency_keys
-from gateway.proxy import problem
 from gateway.routes import Route
 from kit.db import Database
+from kit.errors import problem
 
 # POSTs that move money or create a claim.
 REQUIRED: tuple[Route, ...] = (

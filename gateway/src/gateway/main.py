@@ -23,12 +23,12 @@ from gateway.auth import TokenVerifier
 from gateway.config import Settings
 from gateway.docs import OpenApiAggregator, asyncapi_html
 from gateway.door import authenticate, handle
-from gateway.proxy import make_client, problem, upstream_url
+from gateway.proxy import make_client, upstream_url
 from gateway.ratelimit import RateLimits
 from gateway.routes import SERVICES
 from gateway.security import SecurityHeadersMiddleware
 from kit.db import Database
-from kit.errors import Forbidden, NotFound, install_error_handlers, problem_response
+from kit.errors import Forbidden, NotFound, install_error_handlers, problem, problem_response
 from kit.logging import configure_logging
 from kit.metrics import metrics_endpoint
 from kit.middleware import RequestContextMiddleware

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from gateway.config import Settings
-from kit.errors import problem_response
+from kit.errors import problem
 from kit.logging import correlation_id
 from kit.tracing import inject
 
@@ -66,13 +66,6 @@ def make_client(settings: Settings) -> httpx.AsyncClient:
 
 def upstream_url(settings: Settings, service: str) -> str:
     return str(getattr(settings, f"{service}_url")).rstrip("/")
-
-
-def problem(
-    status: int, slug: str, title: str, detail: str, path: str, headers: dict[str, str] | None = None
-) -> Response:
-    body = {"type": f"https://parity.dev/problems/{slug}", "title": title, "status": status, "detail": detail}
-    return problem_response({**body, "instance": path}, headers=headers)
 
 
 def forward_headers(request: Request, extra: dict[str, str] | None = None) -> list[tuple[str, str]]:

@@ -84,6 +84,24 @@ def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None
     return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
+def problem(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    instance: str | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    """An RFC 9457 problem response with a stable `type` under PROBLEM_BASE."""
+    body: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
+    if instance:
+        body["instance"] = instance
+    body.update(extensions)
+    return problem_response(body, headers=headers)
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     # The offending `input` is dropped: it may be a name, a date of birth or a diagnosis.
     out = []
@@ -104,28 +122,19 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _validation_errors(exc)
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        return problem_response(
-            {
-                "type": PROBLEM_BASE + "validation-error",
-                "title": "The request is not valid",
-                "status": 422,
-                "detail": detail,
-                "instance": request.url.path,
-                "errors": errors,
-            }
+        return problem(
+            422, "validation-error", "The request is not valid", detail, request.url.path, errors=errors
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden"}
-        return problem_response(
-            {
-                "type": PROBLEM_BASE + slug.get(exc.status_code, "http-error"),
-                "title": str(exc.detail) if exc.status_code != 404 else "Not found",
-                "status": exc.status_code,
-                "detail": str(exc.detail),
-                "instance": request.url.path,
-            },
+        return problem(
+            exc.status_code,
+            slug.get(exc.status_code, "http-error"),
+            str(exc.detail) if exc.status_code != 404 else "Not found",
+            str(exc.detail),
+            request.url.path,
             headers=getattr(exc, "headers", None),
         )
 
@@ -133,49 +142,32 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _busy(request: Request, exc: SQLAlchemyTimeoutError) -> JSONResponse:
         # Every database connection is busy: an overload to back off from, not a bug.
         log.warning("database pool exhausted", extra={"path": request.url.path})
-        return problem_response(
-            {
-                "type": PROBLEM_BASE + "overloaded",
-                "title": "Busy",
-                "status": 503,
-                "detail": "The service is busy; retry in a moment.",
-                "instance": request.url.path,
-            },
-            headers={"Retry-After": "1"},
-        )
+        detail = "The service is busy; retry in a moment."
+        return problem(503, "overloaded", "Busy", detail, request.url.path, headers={"Retry-After": "1"})
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
-        # The database refusing a value as invalid for its type (an integer past int64, a NUL byte in text)
-        # means the request carried it: the caller's error, not ours. Anything else is ours.
+        # The database refusing a value as invalid for its type means the request carried it: the caller's
+        # error. SQLSTATE class 22 is "data exception"; "invalid input for query argument" is the driver
+        # refusing to encode a value (an integer past int64) before it reaches the server.
         cause = getattr(exc.orig, "__cause__", None)
         sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(cause, "sqlstate", None) or "")
-        # SQLSTATE class 22 is "data exception"; "invalid input for query argument" is the driver refusing to
-        # encode a value (an integer past int64) before it reaches the server.
         if (
             isinstance(exc, DataError)
             or sqlstate.startswith("22")
             or "invalid input for query argument" in str(exc)
         ):
-            return problem_response(
-                {
-                    "type": PROBLEM_BASE + "invalid-value",
-                    "title": "A value is out of range",
-                    "status": 422,
-                    "detail": "A value in the request is out of the range this API stores.",
-                    "instance": request.url.path,
-                }
-            )
+            detail = "A value in the request is out of the range this API stores."
+            return problem(422, "invalid-value", "A value is out of range", detail, request.url.path)
         if exc.connection_invalidated or isinstance(exc, OperationalError) or isinstance(exc.orig, OSError):
             log.warning("database unavailable", extra={"path": request.url.path})
-            return problem_response(
-                {
-                    "type": PROBLEM_BASE + "unavailable",
-                    "title": "Temporarily unavailable",
-                    "status": 503,
-                    "detail": "The service cannot reach its database right now; retry in a moment.",
-                    "instance": request.url.path,
-                },
+            detail = "The service cannot reach its database right now; retry in a moment."
+            return problem(
+                503,
+                "unavailable",
+                "Temporarily unavailable",
+                detail,
+                request.url.path,
                 headers={"Retry-After": "2"},
             )
         return await _unexpected(request, exc)
@@ -183,12 +175,5 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
-        return problem_response(
-            {
-                "type": PROBLEM_BASE + "internal-error",
-                "title": "Internal error",
-                "status": 500,
-                "detail": "Something went wrong on our side; it has been logged.",
-                "instance": request.url.path,
-            }
-        )
+        detail = "Something went wrong on our side; it has been logged."
+        return problem(500, "internal-error", "Internal error", detail, request.url.path)
