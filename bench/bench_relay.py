@@ -16,7 +16,6 @@ import orjson
 from sqlalchemy import func, select, text
 
 from bench.harness import Report, Stack, machine
-from bench.relay_proposal import ProposedRelay
 from contracts.cloudevents import Envelope
 from contracts.events import ClientRegistered
 from kit.db import Database, make_base
@@ -95,8 +94,7 @@ async def raw_rate(settings: KitSettings, n: int) -> float:
 
 async def measure(database_url: str, bootstrap: str, n: int, profile: bool) -> list[str]:
     lines = []
-    variants = [(OutboxRelay, "kit", 500), (OutboxRelay, "kit", 2000), (ProposedRelay, "proposed", 500)]
-    variants.append((ProposedRelay, "proposed", 2000))
+    variants = [(OutboxRelay, "kit", 500), (OutboxRelay, "kit", 2000)]
     for relay_class, label, batch in variants:
         settings = KitSettings(
             service_name="bench",
