@@ -139,3 +139,35 @@ async def test_clients_cannot_pay_or_read_for_someone_else(system: System, world
             headers={"idempotency-key": str(uuid.uuid4())},
         )
     assert pay.status_code == 403
+
+
+WRITES = [
+    ("POST", "/v1/clients/{client}/coverages", {"payer_id": "aetna", "member_id": "AET000111"}),
+    ("POST", "/v1/coverages/{coverage}/verify", None),
+    ("PUT", "/v1/clients/{client}/notification-preferences", {"reminders": False}),
+    ("POST", "/v1/clients/{client}/payments", {"amount": "1.00", "card_token": "tok_visa"}),
+    ("POST", "/v1/sessions/{session}/cancel", None),
+]
+
+
+@pytest.mark.parametrize(("method", "template", "body"), WRITES)
+async def test_write_matrix_refuses_everyone_but_the_owner_side(
+    system: System, world: dict[str, Any], method: str, template: str, body: Any
+) -> None:
+    """Nobody acts on another client's records: other clients get 404, providers who do not see the client
+    403/404, partners 403 (read-only), callers without a token 401; and none of it changes anything."""
+    path = template.format(**world["ids"])
+    statuses = {}
+    for role in ("anonymous", "other_client", "other_provider", "partner"):
+        async with system.client(world["tokens"].get(role)) as caller:
+            response = await caller.request(
+                method, path, json=body, headers={"idempotency-key": str(uuid.uuid4())}
+            )
+            statuses[role] = response.status_code
+    assert statuses["anonymous"] == 401, statuses
+    assert statuses["other_client"] == 404, statuses
+    assert statuses["other_provider"] in (403, 404), statuses
+    assert statuses["partner"] == 403, statuses
+    async with system.client(world["tokens"]["owner"]) as owner:
+        session = (await owner.get(f"/v1/sessions/{world['ids']['session']}")).json()
+    assert session["status"] != "cancelled"
