@@ -13,7 +13,7 @@ $(UV):
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard */pyproject.toml */*/pyproject.toml)
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --all-packages --frozen --python $(VENV)/bin/python
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --all-packages --frozen --compile-bytecode --python $(VENV)/bin/python
 	@touch $@
 
 bootstrap: $(VENV)/.synced

@@ -57,6 +57,10 @@ class Stack:
         self.infra: list[Managed] = []
         self.children: dict[str, tuple[App, subprocess.Popen[bytes]]] = {}
         self.env = dict(os.environ if env is None else env)
+        # Children compile our sources once into .data/pycache instead of on every start (a machine that sets
+        # PYTHONDONTWRITEBYTECODE would otherwise pay seconds per process start, and restart).
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
+        self.env.setdefault("PYTHONPYCACHEPREFIX", str(DATA / "pycache"))
         self.log_dir = log_dir
         self.stopping = False
 
