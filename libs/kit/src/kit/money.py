@@ -7,7 +7,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import PlainValidator, WithJsonSchema
+from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 
 def _pattern(*, positive: bool, whole_digits: int) -> str:
@@ -37,8 +37,13 @@ _AMOUNT = _pattern(positive=False, whole_digits=5)
 _POSITIVE = _pattern(positive=True, whole_digits=5)
 _POSITIVE_LARGE = _pattern(positive=True, whole_digits=10)
 
+# Serialised as the same kind of string it arrives as.
+_AS_STRING = PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json")
+
 # Up to 99,999.99 (a session, a payment, a fee).
-Amount = Annotated[Decimal, _validator(_AMOUNT, positive=False), _schema(_AMOUNT)]
-PositiveAmount = Annotated[Decimal, _validator(_POSITIVE, positive=True), _schema(_POSITIVE)]
+Amount = Annotated[Decimal, _validator(_AMOUNT, positive=False), _schema(_AMOUNT), _AS_STRING]
+PositiveAmount = Annotated[Decimal, _validator(_POSITIVE, positive=True), _schema(_POSITIVE), _AS_STRING]
 # Up to 9,999,999,999.99 (what a payer claws back across claims).
-PositiveLargeAmount = Annotated[Decimal, _validator(_POSITIVE_LARGE, positive=True), _schema(_POSITIVE_LARGE)]
+PositiveLargeAmount = Annotated[
+    Decimal, _validator(_POSITIVE_LARGE, positive=True), _schema(_POSITIVE_LARGE), _AS_STRING
+]
