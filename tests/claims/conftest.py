@@ -198,8 +198,21 @@ async def make_provider(
 
 
 async def add_location(
-    claims: Claims, client_id: uuid.UUID, state: str, kind: str = "residence", exact: bool = True
+    claims: Claims,
+    client_id: uuid.UUID,
+    state: str,
+    kind: str = "residence",
+    exact: bool = True,
+    seen_by: uuid.UUID | None = None,
 ) -> uuid.UUID:
+    """The client adds a location; with `seen_by`, the client first adds that provider to their care team."""
+    if seen_by is not None:
+        joined = await claims.client.post(
+            f"/v1/clients/{client_id}/care-team",
+            json={"provider_id": str(seen_by)},
+            headers=as_role("client", client_id=client_id),
+        )
+        assert joined.status_code == 201, joined.text
     body: dict[str, Any] = {"state": state, "kind": kind}
     if exact:
         body |= {"address_line": "1 Main St", "city": "Somewhere", "postal_code": "10001"}

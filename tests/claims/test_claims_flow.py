@@ -25,7 +25,7 @@ SERVICE = as_role("service")
 async def _confirmed_claim(claims: Claims, payer_id: str = "aetna") -> tuple[dict[str, Any], uuid.UUID]:
     pid = await make_provider(claims, licences=["NY"], credentials=[(payer_id, "NY", "standard")])
     client_id, coverage_id = await claims.client_with_coverage(payer_id)
-    loc = await add_location(claims, client_id, "NY")
+    loc = await add_location(claims, client_id, "NY", seen_by=pid)
     r = await claims.client.post(
         "/v1/sessions", json=session_body(pid, client_id, loc), headers=as_role("provider", provider_id=pid)
     )
@@ -169,7 +169,7 @@ async def test_cob_denial_end_to_end_opens_cob_and_primary_confirmed_resubmits(
         },
     }
     pid = await make_provider(claims, licences=["NY"], credentials=[("aetna", "NY", "standard")])
-    loc = await add_location(claims, client_id, "NY")
+    loc = await add_location(claims, client_id, "NY", seen_by=pid)
     r = await claims.client.post(
         "/v1/sessions", json=session_body(pid, client_id, loc), headers=as_role("provider", provider_id=pid)
     )

@@ -20,7 +20,7 @@ from .conftest import OPS, START, Claims, add_location, make_provider, session_b
 async def _paid_claim(claims: Claims) -> dict[str, Any]:
     pid = await make_provider(claims, licences=["NY"], credentials=[("aetna", "NY", "standard")])
     client_id, _ = await claims.client_with_coverage("aetna")
-    loc = await add_location(claims, client_id, "NY")
+    loc = await add_location(claims, client_id, "NY", seen_by=pid)
     r = await claims.client.post(
         "/v1/sessions", json=session_body(pid, client_id, loc), headers=as_role("provider", provider_id=pid)
     )

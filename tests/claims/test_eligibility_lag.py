@@ -7,7 +7,7 @@ import uuid
 
 from kit.testing.helpers import as_role
 
-from .conftest import Claims, make_provider, session_body
+from .conftest import OPS, Claims, make_provider, session_body
 
 
 def _known_only_to_eligibility(claims: Claims, payer_id: str) -> tuple[uuid.UUID, uuid.UUID]:
@@ -40,9 +40,17 @@ def _known_only_to_eligibility(claims: Claims, payer_id: str) -> tuple[uuid.UUID
     return client_id, coverage_id
 
 
-async def test_provider_can_add_a_location_and_confirm_before_the_events_arrive(claims: Claims) -> None:
+async def test_client_adds_provider_and_the_provider_confirms_before_the_events_arrive(
+    claims: Claims,
+) -> None:
     pid = await make_provider(claims, licences=["NY"], credentials=[("aetna", "NY", "standard")])
     client_id, coverage_id = _known_only_to_eligibility(claims, "aetna")
+    joined = await claims.client.post(
+        f"/v1/clients/{client_id}/care-team",
+        json={"provider_id": str(pid)},
+        headers=as_role("client", client_id=client_id),
+    )
+    assert joined.status_code == 201, joined.text  # claims asked eligibility: the client is real
     provider = as_role("provider", provider_id=pid)
     location = await claims.client.post(
         f"/v1/clients/{client_id}/locations", json={"state": "NY"}, headers=provider
@@ -58,8 +66,6 @@ async def test_provider_can_add_a_location_and_confirm_before_the_events_arrive(
 async def test_a_client_eligibility_has_never_heard_of_is_still_not_found(claims: Claims) -> None:
     pid = await make_provider(claims, licences=["NY"], credentials=[("aetna", "NY", "standard")])
     response = await claims.client.post(
-        f"/v1/clients/{uuid.uuid4()}/locations",
-        json={"state": "NY"},
-        headers=as_role("provider", provider_id=pid),
+        f"/v1/clients/{uuid.uuid4()}/care-team", json={"provider_id": str(pid)}, headers=OPS
     )
     assert response.status_code == 404

@@ -19,7 +19,7 @@ from .conftest import OPS, Claims, add_location, make_provider, session_body
 async def _session(claims: Claims) -> tuple[dict[str, Any], dict[str, str]]:
     pid = await make_provider(claims, licences=["NY"], credentials=[("aetna", "NY", "standard")])
     client_id, _ = await claims.client_with_coverage("aetna")
-    loc = await add_location(claims, client_id, "NY")
+    loc = await add_location(claims, client_id, "NY", seen_by=pid)
     provider = as_role("provider", provider_id=pid)
     r = await claims.client.post("/v1/sessions", json=session_body(pid, client_id, loc), headers=provider)
     return r.json(), provider
@@ -108,7 +108,7 @@ async def test_identity_headers_without_the_internal_token_are_refused(claims: C
 async def test_a_claim_is_not_sent_before_its_date_of_service(claims: Claims) -> None:
     pid = await make_provider(claims, licences=["NY"], credentials=[("aetna", "NY", "standard")])
     client_id, _ = await claims.client_with_coverage("aetna")
-    loc = await add_location(claims, client_id, "NY")
+    loc = await add_location(claims, client_id, "NY", seen_by=pid)
     body = session_body(pid, client_id, loc, date_of_service="2026-03-09")
     session = (
         await claims.client.post("/v1/sessions", json=body, headers=as_role("provider", provider_id=pid))

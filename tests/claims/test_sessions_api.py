@@ -61,7 +61,7 @@ async def test_confirmed_session_publishes_confirmation_and_relationship_and_cre
 ) -> None:
     pid = await make_provider(claims, licences=["NY"], credentials=[("aetna", "NY", "standard")])
     client_id, coverage_id = await claims.client_with_coverage("aetna")
-    loc = await add_location(claims, client_id, "NY")
+    loc = await add_location(claims, client_id, "NY", seen_by=pid)
     r = await claims.client.post(
         "/v1/sessions", json=session_body(pid, client_id, loc), headers=as_role("provider", provider_id=pid)
     )
@@ -94,7 +94,7 @@ async def test_confirmed_session_publishes_confirmation_and_relationship_and_cre
 async def test_session_is_refused_with_every_reason(claims: Claims) -> None:
     pid = await make_provider(claims, licences=["NY"], credentials=[("aetna", "NY", "standard")])
     client_id, _ = await claims.client_with_coverage("aetna", cleared=False, coverage_status="inactive")
-    loc = await add_location(claims, client_id, "FL", kind="temporary")
+    loc = await add_location(claims, client_id, "FL", kind="temporary", seen_by=pid)
     body = session_body(pid, client_id, loc, duration_minutes=20)
     r = await claims.client.post("/v1/sessions", json=body, headers=as_role("provider", provider_id=pid))
     assert r.status_code == 409
@@ -104,13 +104,13 @@ async def test_session_is_refused_with_every_reason(claims: Claims) -> None:
         "The client is not cleared for scheduling (account paused).",
         "The client has no active insurance coverage; confirm it as self-pay or ask them to update it.",
     ]
-    assert await _outbox_types(claims) == []
+    assert [t for t in await _outbox_types(claims) if t != "parity.care.relationship_started.v1"] == []
 
 
 async def test_session_with_an_inactive_coverage_is_refused(claims: Claims) -> None:
     pid = await make_provider(claims, licences=["NY"], credentials=[("aetna", "NY", "standard")])
     client_id, coverage_id = await claims.client_with_coverage("aetna", coverage_status="inactive")
-    loc = await add_location(claims, client_id, "NY")
+    loc = await add_location(claims, client_id, "NY", seen_by=pid)
     body = session_body(pid, client_id, loc, coverage_id=str(coverage_id))
     r = await claims.client.post("/v1/sessions", json=body, headers=as_role("provider", provider_id=pid))
     assert r.status_code == 409
@@ -122,7 +122,7 @@ async def test_session_with_an_inactive_coverage_is_refused(claims: Claims) -> N
 async def test_session_where_routing_fails_names_the_routing_reasons(claims: Claims) -> None:
     pid = await make_provider(claims, licences=["NY"], credentials=[("bcbs-nc", "NC", "standard")])
     client_id, _ = await claims.client_with_coverage("bcbs-nc")
-    loc = await add_location(claims, client_id, "NY", kind="temporary")
+    loc = await add_location(claims, client_id, "NY", kind="temporary", seen_by=pid)
     r = await claims.client.post(
         "/v1/sessions", json=session_body(pid, client_id, loc), headers=as_role("provider", provider_id=pid)
     )
@@ -134,7 +134,7 @@ async def test_session_where_routing_fails_names_the_routing_reasons(claims: Cla
 async def test_crisis_session_away_from_home_is_confirmed_as_crisis_only(claims: Claims) -> None:
     pid = await make_provider(claims, licences=["NY"], credentials=[("aetna", "NY", "standard")])
     client_id, _ = await claims.client_with_coverage("aetna")
-    loc = await add_location(claims, client_id, "FL", kind="temporary")
+    loc = await add_location(claims, client_id, "FL", kind="temporary", seen_by=pid)
     body = session_body(
         pid,
         client_id,
@@ -151,7 +151,7 @@ async def test_crisis_session_away_from_home_is_confirmed_as_crisis_only(claims:
 async def test_invalid_icd10_and_category_codes_are_rejected(claims: Claims) -> None:
     pid = await make_provider(claims, licences=["NY"], credentials=[])
     client_id, _ = await claims.client_with_coverage("aetna")
-    loc = await add_location(claims, client_id, "NY")
+    loc = await add_location(claims, client_id, "NY", seen_by=pid)
     for codes in (["F32"], ["XYZ.1"]):
         r = await claims.client.post(
             "/v1/sessions",
@@ -165,7 +165,7 @@ async def test_invalid_icd10_and_category_codes_are_rejected(claims: Claims) -> 
 async def test_a_provider_cannot_confirm_sessions_for_another_provider(claims: Claims) -> None:
     pid = await make_provider(claims, licences=["NY"], credentials=[])
     client_id, _ = await claims.client_with_coverage("aetna")
-    loc = await add_location(claims, client_id, "NY")
+    loc = await add_location(claims, client_id, "NY", seen_by=pid)
     r = await claims.client.post(
         "/v1/sessions",
         json=session_body(pid, client_id, loc),
@@ -188,10 +188,11 @@ async def test_billing_guidance_covers_every_practice_and_client_state(claims: C
     provider = as_role("provider", provider_id=pid)
     url = f"/v1/providers/{pid}/clients/{client_id}/billing-guidance"
     assert (await claims.client.get(url, headers=provider)).status_code == 404  # not their client yet
-    r = await claims.client.post(
+    early = await claims.client.post(
         f"/v1/clients/{client_id}/locations", json={"state": "NY", "kind": "temporary"}, headers=provider
     )
-    assert r.status_code == 201
+    assert early.status_code == 403  # a provider acts for a client only once on their care team
+    await add_location(claims, client_id, "NY", kind="temporary", seen_by=pid)
     boxes = {b["state"]: b for b in (await claims.client.get(url, headers=provider)).json()["states"]}
     assert set(boxes) == {"FL", "MA", "NY", "TX"}
     assert (boxes["NY"]["billable"], boxes["NY"]["route"]) == (True, "bluecard")
@@ -204,7 +205,7 @@ async def test_billing_guidance_covers_every_practice_and_client_state(claims: C
 async def test_self_pay_session_needs_only_the_licence_and_makes_no_claim(claims: Claims) -> None:
     pid = await make_provider(claims, licences=["NY"], credentials=[])
     client_id, _ = await claims.client_with_coverage("aetna", coverage_status="inactive")
-    loc = await add_location(claims, client_id, "NY")
+    loc = await add_location(claims, client_id, "NY", seen_by=pid)
     provider = as_role("provider", provider_id=pid)
     r = await claims.client.post(
         "/v1/sessions", json=session_body(pid, client_id, loc, self_pay=True), headers=provider
@@ -215,7 +216,7 @@ async def test_self_pay_session_needs_only_the_licence_and_makes_no_claim(claims
         None,
         None,
     )
-    away = await add_location(claims, client_id, "CA", kind="temporary")
+    away = await add_location(claims, client_id, "CA", kind="temporary", seen_by=pid)
     r = await claims.client.post(
         "/v1/sessions", json=session_body(pid, client_id, away, self_pay=True), headers=provider
     )

@@ -100,7 +100,7 @@ async def test_cob_denial_opens_a_case_in_eligibility_and_primary_confirmed_resu
 
         # claims: provider, location, session, 837P
         pid = await make_provider(claims, licences=["NY"], credentials=[("aetna", "NY", "standard")])
-        loc = await add_location(claims, client_id, "NY")
+        loc = await add_location(claims, client_id, "NY", seen_by=pid)
         r = await http.post(
             "/v1/sessions",
             json=session_body(pid, client_id, loc),

@@ -217,3 +217,10 @@ async def covered_client(
         client = (await me.get(f"/v1/clients/{client_id}")).json()
     assert client["cleared_for_scheduling"] is True, client
     return client_id, email, token, coverage_id, member_id
+
+
+async def join_care_team(system: System, client_token: str, client_id: str, provider_id: str) -> None:
+    """The client adds the provider to their care team; only then may the provider act for them."""
+    async with system.client(client_token) as me:
+        response = await me.post(f"/v1/clients/{client_id}/care-team", json={"provider_id": provider_id})
+    assert response.status_code == 201, response.text

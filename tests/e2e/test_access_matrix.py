@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kit.testing.helpers import eventually
-from tests.e2e.conftest import System, covered_client, register_client, register_provider
+from tests.e2e.conftest import System, covered_client, join_care_team, register_client, register_provider
 from tests.e2e.test_story_money import BENEFITS, session_body
 
 READS = [
@@ -61,6 +61,7 @@ async def world(system: System) -> dict[str, Any]:
     _, _, stranger_token = await register_provider(
         system, licences=["NY"], credentials=[("aetna", "NY", "standard")]
     )
+    await join_care_team(system, client_token, client_id, provider_id)
     async with system.client(provider_token) as provider:
 
         async def location() -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from kit.testing.helpers import eventually
-from tests.e2e.conftest import System, covered_client, register_provider
+from tests.e2e.conftest import System, covered_client, join_care_team, register_provider
 from tests.e2e.test_story_money import BENEFITS, session_body
 
 
@@ -23,6 +23,7 @@ async def _confirmed_session(system: System) -> tuple[dict[str, Any], str, str]:
     provider_id, _, token = await register_provider(
         system, licences=["NY"], credentials=[("aetna", "NY", "standard")]
     )
+    await join_care_team(system, client_token, client_id, provider_id)
     async with system.client(token) as provider:
         location = await provider.post(f"/v1/clients/{client_id}/locations", json={"state": "NY"})
         assert location.status_code == 201, location.text

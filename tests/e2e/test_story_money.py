@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from kit.testing.helpers import eventually
-from tests.e2e.conftest import System, covered_client, register_provider, stage_member
+from tests.e2e.conftest import System, covered_client, join_care_team, register_provider, stage_member
 
 BENEFITS = {
     "plan_year_start": f"{date.today().year}-01-01",
@@ -45,6 +45,7 @@ async def test_bluecard_session_priced_paid_then_refunded_when_deductible_was_me
     provider_id, _, provider_token = await register_provider(
         system, licences=["NY"], credentials=[("anthem-bcbs-ny", "NY", "standard")]
     )
+    await join_care_team(system, client_token, client_id, provider_id)
     async with system.client(provider_token) as provider:
         location = await provider.post(
             f"/v1/clients/{client_id}/locations",
@@ -125,6 +126,7 @@ async def test_corrected_benefits_raise_the_cost_and_the_client_is_asked_to_pay_
     provider_id, _, provider_token = await register_provider(
         system, licences=["NY"], credentials=[("aetna", "NY", "standard")]
     )
+    await join_care_team(system, client_token, client_id, provider_id)
     async with system.client(provider_token) as provider:
         location = await provider.post(f"/v1/clients/{client_id}/locations", json={"state": "NY"})
         session = (

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.e2e.conftest import System, covered_client, register_provider
+from tests.e2e.conftest import System, covered_client, join_care_team, register_provider
 from tests.e2e.test_story_money import BENEFITS, session_body
 
 
@@ -23,12 +23,13 @@ async def _location(system: System, token: str, client_id: str, state: str, **ad
 async def test_vacation_state_without_licence_is_refused_with_reasons_but_crisis_session_is_confirmed(
     system: System,
 ) -> None:
-    client_id, _, _, _, _ = await covered_client(
+    client_id, _, client_token, _, _ = await covered_client(
         system, payer_id="aetna", member_prefix="AET", home_state="NY", benefits=BENEFITS
     )
     provider_id, _, token = await register_provider(
         system, licences=["NY"], credentials=[("aetna", "NY", "standard")]
     )
+    await join_care_team(system, client_token, client_id, provider_id)
     florida = await _location(
         system, token, client_id, "FL", address_line="5 Ocean Dr", city="Miami", postal_code="33139"
     )
@@ -66,12 +67,13 @@ async def test_vacation_state_without_licence_is_refused_with_reasons_but_crisis
 
 
 async def test_virtual_network_provider_sees_bcbs_ma_member_located_in_texas(system: System) -> None:
-    client_id, _, _, _, _ = await covered_client(
+    client_id, _, client_token, _, _ = await covered_client(
         system, payer_id="bcbs-ma", member_prefix="MAB", home_state="MA", benefits=BENEFITS
     )
     provider_id, _, token = await register_provider(
         system, licences=["TX"], credentials=[("bcbs-ma", "TX", "virtual")], practice_state="TX"
     )
+    await join_care_team(system, client_token, client_id, provider_id)
     texas = await _location(
         system, token, client_id, "TX", address_line="9 Elm St", city="Austin", postal_code="73301"
     )

@@ -26,6 +26,7 @@ class Route:
 ROUTES: tuple[Route, ...] = (
     # --- claims: locations of a client, providers, sessions, claims, remittances -----------------
     Route("/v1/clients/*/locations", "claims"),
+    Route("/v1/clients/*/care-team", "claims"),
     Route("/v1/providers", "claims"),
     Route("/v1/claims", "claims"),
     Route("/v1/remittances", "claims"),

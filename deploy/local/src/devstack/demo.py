@@ -142,6 +142,11 @@ class Demo:
     async def session(
         self, prov: dict[str, str], client: dict[str, str], state: str, **extra: Any
     ) -> httpx.Response:
+        # The client adds the provider to their care team (once); only then may the provider act for them.
+        joined = await self.call(
+            "POST", f"/v1/clients/{client['id']}/care-team", client["token"], json={"provider_id": prov["id"]}
+        )
+        joined.raise_for_status()
         loc = await self.wait("claims to know the client", lambda: self._location(prov, client, state))
         body = {
             "provider_id": prov["id"],

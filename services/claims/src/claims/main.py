@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from claims.careteam.endpoints import router as careteam_router
 from claims.claim.endpoints import router as claims_router
 from claims.clock_ops import router as clock_router
 from claims.config import Settings
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             providers_router,
             guidance_router,
             locations_router,
+            careteam_router,
             sessions_router,
             claims_router,
             remittances_router,

@@ -13,7 +13,7 @@ from claims.locations.schemas import ClientLocationIn, ClientLocationOut
 from claims.models import ClientLocation
 from contracts.events import CareRelationshipStarted
 from kit.auth import Principal
-from kit.errors import NotFound
+from kit.errors import Forbidden, NotFound
 from kit.runtime import Runtime
 
 
@@ -57,14 +57,14 @@ async def add_location(
         if principal.client_id != client_id:
             raise NotFound("No such client.")
     elif principal.role == "provider":
-        if not await repository.client_known(session, client_id) and not await eligibility_view.refresh(
-            session, runtime, client_id
-        ):
-            raise NotFound("No such client.")
-        assert principal.provider_id is not None
-        await start_relationship(
-            session=session, runtime=runtime, provider_id=principal.provider_id, client_id=client_id
-        )
+        if not await provider_sees(session, principal.provider_id, client_id):
+            raise Forbidden(
+                "You do not see this client yet: the client (or ops) adds you to their care team first."
+            )
+    elif not await repository.client_known(session, client_id) and not await eligibility_view.refresh(
+        session, runtime, client_id
+    ):
+        raise NotFound("No such client.")
     loc = ClientLocation(client_id=client_id, added_by=principal.role, **data.model_dump())
     session.add(loc)
     await session.flush()

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from claims import cpt, eligibility_view, routing
 from claims.claim import repository as claim_repo
 from claims.claim.service import FINAL, new_claim, transition
+from claims.common import provider_sees
 from claims.locations.service import start_relationship
 from claims.models import ClientLocation, CoverageView, Session
 from claims.providers import repository as provider_repo
@@ -17,7 +18,7 @@ from claims.sessions.schemas import RecodeIn, SessionIn, SessionOut
 from contracts.events import SessionCancelled, SessionConfirmed, SessionRecoded
 from contracts.payers import payer as find_payer
 from kit.auth import Principal
-from kit.errors import Conflict, DomainRefusal, NotFound, Unprocessable
+from kit.errors import Conflict, DomainRefusal, Forbidden, NotFound, Unprocessable
 from kit.runtime import Runtime
 
 
@@ -61,6 +62,10 @@ async def confirm_session(
     *, session: AsyncSession, runtime: Runtime, principal: Principal, data: SessionIn
 ) -> SessionOut:
     """Confirm a session if every billing condition holds; otherwise refuse, naming each unmet one."""
+    if principal.role == "provider" and not await provider_sees(
+        session, principal.provider_id, data.client_id
+    ):
+        raise Forbidden("You do not see this client: the client (or ops) adds you to their care team first.")
     if await provider_repo.get(session, data.provider_id) is None:
         raise NotFound("No such provider.")
     loc = await repository.location(session, data.client_location_id)
