@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from claims import eligibility_view
 from claims.jobs import POLL_REMITTANCES, SUBMIT_CLAIMS
-from claims.models import messaging
+from claims.models import PollCursor, messaging
 from contracts.events import ClientStatusChanged, CobCaseResolved, CoverageStatusChanged
 from kit.jobs import run_job_once
 from kit.testing.helpers import TopicReader, as_role, eventually
@@ -98,6 +98,18 @@ async def test_polled_835_is_posted_and_publishes_claim_adjudicated(claims: Clai
     assert len(payloads) == 1
     assert payloads[0]["patient_responsibility"] == "20.00"
     assert payloads[0]["status"] == "paid"
+
+
+async def test_a_restarted_835_feed_is_read_again_from_the_start(claims: Claims) -> None:
+    """A feed whose sequence is behind our cursor was reset; we start over instead of waiting forever."""
+    async with claims.runtime.db.session() as s:
+        await s.merge(PollCursor(name="clearinghouse-835", value="500"))
+    claim, _ = await _confirmed_claim(claims)
+    await run_job_once(claims.runtime, SUBMIT_CLAIMS)
+    await _adjudicate(claims, claim["control_number"], outcome="paid", allowed_amount="100.00")
+    await run_job_once(claims.runtime, POLL_REMITTANCES)  # sees the feed behind our cursor: rewinds
+    await run_job_once(claims.runtime, POLL_REMITTANCES)  # reads it from the start
+    assert (await _claim(claims, claim["id"]))["status"] == "paid"
 
 
 async def test_uploaded_835_posts_once_and_rejects_garbage(claims: Claims) -> None:

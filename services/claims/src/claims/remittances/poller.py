@@ -29,9 +29,22 @@ async def poll_remittances(runtime: Runtime) -> int:
             settings.clearinghouse_url.rstrip("/") + "/x12/835", params={"since": since}
         )
         response.raise_for_status()
-        items = response.json()["remittances"]
-    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        body = response.json()
+        items = body["remittances"]
+        latest = int(body.get("next", since))
+    except (httpx.HTTPError, KeyError, ValueError, TypeError) as exc:
         log.warning("835 poll failed", extra={"error": type(exc).__name__})
+        return 0
+    if latest < since:
+        # The feed's sequence is behind our cursor: it was reset (a restarted clearinghouse sandbox, a new
+        # feed). Read it again from the start; posting an 835 already posted changes nothing.
+        log.warning("835 feed restarted below our cursor; reading it from the start", extra={"cursor": since})
+        async with runtime.db.session() as session:
+            await session.execute(
+                insert(PollCursor)
+                .values(name=CURSOR, value="0")
+                .on_conflict_do_update(index_elements=[PollCursor.name], set_={"value": "0"})
+            )
         return 0
     for item in items:
         async with runtime.db.session() as session:
