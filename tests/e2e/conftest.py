@@ -31,6 +31,8 @@ class System:
     topics: TopicReader
     log_dir: Path
     urls: dict[str, str] = field(default_factory=dict)
+    # Every name, e-mail address and token the tests handed the system: none may appear in its logs.
+    secrets: set[str] = field(default_factory=set)
 
     def client(self, token: str | None = None) -> httpx.AsyncClient:
         headers = {"authorization": f"Bearer {token}"} if token else {}
@@ -41,7 +43,9 @@ class System:
             body = {"role": role, **{k: str(v) for k, v in ids.items()}}
             response = await client.post("/dev/tokens", json=body)
             response.raise_for_status()
-            return str(response.json()["access_token"])
+            token = str(response.json()["access_token"])
+            self.secrets.add(token)
+            return token
 
     async def as_(self, role: str, **ids: Any) -> httpx.AsyncClient:
         return self.client(await self.token(role, **ids))
@@ -121,12 +125,14 @@ async def advance_clocks(system: System, days: float) -> None:
 async def register_client(system: System, *, home_state: str = "NY", **extra: Any) -> tuple[str, str, str]:
     """Ops registers a client; returns (client id, e-mail, client token)."""
     email = f"client.{uuid.uuid4().hex[:10]}@example.com"
+    last_name = f"Vale{uuid.uuid4().hex[:6]}"
+    system.secrets.update({email, last_name})
     async with await system.as_("ops") as ops:
         response = await ops.post(
             "/v1/clients",
             json={
                 "first_name": "Robin",
-                "last_name": f"Vale{uuid.uuid4().hex[:6]}",
+                "last_name": last_name,
                 "date_of_birth": "1988-09-30",
                 "email": email,
                 "home_state": home_state,
@@ -166,6 +172,7 @@ async def register_provider(
 
     `credentials` are (payer_id, state, network) triples; `licences` are states."""
     email = f"provider.{uuid.uuid4().hex[:10]}@example.com"
+    system.secrets.add(email)
     provider_id = str(uuid.uuid4())
     async with await system.as_("ops") as ops:
         response = await ops.post(
@@ -204,6 +211,7 @@ async def covered_client(
 ) -> tuple[str, str, str, str, str]:
     """A client with a verified, active coverage; returns (client id, e-mail, token, coverage id, member id)."""
     member_id = f"{member_prefix}{uuid.uuid4().hex[:9].upper()}"
+    system.secrets.add(member_id)
     await stage_member(system, member_id, status="active", benefits=benefits)
     client_id, email, token = await register_client(system, home_state=home_state)
     async with system.client(token) as me:
