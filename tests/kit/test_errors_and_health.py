@@ -90,3 +90,22 @@ async def test_value_the_database_refuses_is_a_422_not_a_500(
     assert response.status_code == 422
     assert response.json()["type"].endswith("/invalid-value")
     assert await count(demo_db, notes) == 0
+
+
+async def test_service_resources_are_closed_when_the_service_stops(make_settings: SettingsFactory) -> None:
+    from kit.runtime import Runtime
+    from tests.kit.demo import messaging as demo_messaging
+
+    runtime = Runtime.build(make_settings(KitSettings, service_name="kitdemo"), demo_messaging)
+    closed: list[str] = []
+
+    async def close_pool() -> None:
+        closed.append("pool")
+
+    async def broken() -> None:
+        raise RuntimeError("a closer that fails must not stop the others")
+
+    runtime.on_stop(close_pool)
+    runtime.on_stop(broken)
+    await runtime.stop()
+    assert closed == ["pool"]

@@ -52,6 +52,7 @@ class Runtime:
     jobs: list[PeriodicJob] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     relay: OutboxRelay | None = None
 
     @classmethod
@@ -79,6 +80,10 @@ class Runtime:
             clock=clock or SystemClock(),
             http=http,
         )
+
+    def on_stop(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """Release a service's own resource (a client pool for a partner) when the service stops."""
+        self._closers.append(closer)
 
     def add_consumer(self, name: str, subscriptions: list[Subscription[Any]]) -> Consumer:
         consumer = Consumer(
@@ -132,5 +137,11 @@ class Runtime:
             with contextlib.suppress(BaseException):
                 await task
         self._tasks.clear()
+        for closer in reversed(self._closers):
+            try:
+                await closer()
+            except Exception:
+                log.exception("closing a service resource failed")
+        self._closers.clear()
         await self.http.aclose()
         await self.db.dispose()

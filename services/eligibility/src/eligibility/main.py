@@ -39,13 +39,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         # internal token runtime.http carries (the clearinghouse is an outside party).
         http = make_client(s.clearinghouse_max_connections)
         runtime.extras["clearinghouse_http"] = http
-        stop = runtime.stop
-
-        async def stop_all() -> None:  # the kit has no shutdown hook for service resources
-            await stop()
-            await http.aclose()
-
-        runtime.stop = stop_all
+        runtime.on_stop(http.aclose)
         return runtime
 
     return create_service_app(

@@ -31,14 +31,19 @@ def cents(amount: Decimal) -> int:
 
 
 class CardProcessor:
+    """One pooled client for the service's lifetime (closed by the runtime when the service stops)."""
+
     def __init__(self, base_url: str, timeout_s: float) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 2.0))
+        self.http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 2.0))
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
 
     async def _post(self, path: str, body: dict[str, Any], key: str) -> dict[str, Any]:
         try:
-            async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout) as http:
-                r = await http.post(path, json=body, headers={"Idempotency-Key": key})
+            r = await self.http.post(path, json=body, headers={"Idempotency-Key": key})
         except httpx.TimeoutException as exc:
             raise ProcessorTimeout(str(exc)) from exc
         except httpx.HTTPError as exc:

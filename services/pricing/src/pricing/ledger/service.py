@@ -33,8 +33,14 @@ class PaymentDeclined(ProblemError):
 
 
 def processor_of(runtime: Runtime) -> CardProcessor:
-    s: Any = runtime.settings
-    return CardProcessor(s.card_processor_url, s.card_processor_timeout_s)
+    """The service's card-processor client, made once and closed when the service stops."""
+    processor: CardProcessor | None = runtime.extras.get("card_processor")
+    if processor is None:
+        s: Any = runtime.settings
+        processor = CardProcessor(s.card_processor_url, s.card_processor_timeout_s)
+        runtime.extras["card_processor"] = processor
+        runtime.on_stop(processor.aclose)
+    return processor
 
 
 async def balance_of(db: AsyncSession, *, client_id: UUID) -> Balance:
