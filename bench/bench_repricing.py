@@ -1,14 +1,18 @@
 """Re-pricing after a plan-wide benefit correction: N clients x 10 sessions in one plan.
 
 Prints sessions re-priced per second, measured from the correction until every new cost is committed and
-every `cost.changed` has been published to the broker by the outbox relay, and the process's memory.
+every `cost.changed` has been published to the broker by the outbox relay, and the memory of the process that
+re-prices. The relay runs in its own process, the pricing service with only its relay on, as the relay
+Deployment runs it (deploy/k8s/base/workload/relay.yaml).
 Run: `.venv/bin/python -m bench.bench_repricing [clients]` (default 10,000 clients = 100,000 sessions).
-Starts its own embedded PostgreSQL and Tansu broker. Prints figures; asserts nothing about time.
+Starts its own embedded PostgreSQL (durable: fsync on) and Tansu broker. Prints figures; asserts nothing about
+time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import resource
 import sys
 import time
@@ -18,7 +22,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from devstack.infra import create_database, start_broker, start_postgres, stop_all
+from bench.harness import Stack, cpu_line, cpu_seconds, rss_mib
 from kit.messaging.kafka import ensure_topics
 from kit.messaging.relay import asyncpg_dsn
 from kit.migrations import upgrade
@@ -128,11 +132,23 @@ async def unsent(dsn: str) -> int:
         await conn.close()
 
 
-async def main(clients: int) -> None:
-    pg, base = start_postgres(fast=True)
-    broker, kafka = start_broker()
+async def on_topic(dsn: str) -> int:
+    """How many `cost.changed` the relay has published (acknowledged by the broker, then marked sent)."""
+    conn = await asyncpg.connect(dsn)
     try:
-        url = create_database(base, "bench")
+        return int(
+            await conn.fetchval(
+                "SELECT count(*) FROM pricing.outbox WHERE topic = 'cost.changed' AND sent_at IS NOT NULL"
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def main(clients: int) -> None:
+    with Stack("repricing") as stack:
+        url = stack.start_postgres("bench")
+        kafka = stack.start_broker()
         await asyncio.to_thread(upgrade, "pricing", url)
         settings = Settings(
             database_url=url,
@@ -161,9 +177,17 @@ async def main(clients: int) -> None:
         await conn.close()
         await runtime.stop()
 
-        runtime = Runtime.build(settings.model_copy(update={"run_relay": True}), messaging)
-        await runtime.start_workers()
+        # The relay in its own process, as deployed; the clock starts once it is up and idle.
+        stack.env.update(KAFKA_TOPIC_PREFIX="bench.", KAFKA_PARTITIONS="6", RELAY_BATCH_SIZE="2000")
+        stack.spawn(
+            "relay",
+            "pricing.main:create_app",
+            env={"RUN_RELAY": "true", "RUN_CONSUMERS": "false", "RUN_SCHEDULER": "false"},
+        )
+        relay = stack.services["relay"]
+        runtime = Runtime.build(settings, messaging)
         rss_before = rss_mb()
+        cpu_before = {**cpu_seconds(stack.everything()), "repricing": time.process_time()}
         t0 = time.perf_counter()
         # The correction: no deductible and a $35 copay, so every session's cost changes.
         terms = PlanTerms(
@@ -183,6 +207,8 @@ async def main(clients: int) -> None:
         while await unsent(dsn):
             await asyncio.sleep(0.05)
         t1 = time.perf_counter()
+        cpu_after = {**cpu_seconds(stack.everything()), "repricing": time.process_time()}
+        published = await on_topic(dsn)
         await runtime.stop()
         print(f"sessions in the plan:            {total:,}")
         print(f"costs changed (cost.changed):    {changed:,}")
@@ -190,13 +216,15 @@ async def main(clients: int) -> None:
             f"all new costs committed after:   {t_committed - t0:.2f}s  ({changed / (t_committed - t0):,.0f} sessions/s)"
         )
         print(f"all cost.changed on the topic:   {t1 - t0:.2f}s")
+        print(f"cost.changed published:          {published - first:,}")
         print(f"RE-PRICING THROUGHPUT:           {changed / (t1 - t0):,.0f} sessions/s (end to end)")
         print(
             f"RSS before/after re-pricing:     {rss_before:.0f} MB / {rss_mb():.0f} MB "
-            f"(peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)"
+            f"(peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB); "
+            f"relay process {rss_mib(relay):.0f} MiB"
         )
-    finally:
-        stop_all([pg, broker])
+        print(cpu_line(cpu_before, cpu_after, changed // 1000 or 1, "1,000 sessions"))
+        print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from contracts.cloudevents import Envelope
+from contracts.events import ClientRegistered
 from kit.db import Database
+from kit.messaging.kafka import make_producer
+from kit.messaging.outbox import COPY_FROM
+from kit.messaging.relay import OutboxRelay
+from kit.runtime import Runtime
 from kit.settings import KitSettings
 from kit.testing.helpers import TopicReader, eventually, running_app
 from kit.testing.plugin import SettingsFactory
@@ -51,3 +63,59 @@ async def test_relay_marks_rows_sent_and_publishes_cloudevents_headers(
 async def _records_when(topics: TopicReader, n: int) -> list:  # type: ignore[type-arg]
     records = await topics.records("client.registered")
     return records if len(records) >= n else []
+
+
+async def test_bulk_publish_goes_in_with_copy_inside_the_transaction_and_keeps_order_per_key(
+    make_settings: SettingsFactory, demo_db: Database, topics: TopicReader
+) -> None:
+    """Hundreds of events staged in one call (a plan-wide re-pricing) take the COPY path: they still vanish
+    with a rolled-back transaction, and the relay's per-partition batches keep each key's events in order."""
+    settings = make_settings(KitSettings, service_name="kitdemo", relay_batch_size=150)
+    runtime = Runtime.build(settings, messaging)
+    keys = [uuid.uuid4() for _ in range(7)]
+    events = [
+        ClientRegistered(
+            client_id=keys[i % 7], home_state=STATES[i % len(STATES)], registered_at=datetime.now(UTC)
+        )
+        for i in range(3 * COPY_FROM)
+    ]
+
+    async def stage_then_fail() -> None:
+        async with demo_db.session() as s:
+            await runtime.outbox.publish(s, *events)
+            assert await s.scalar(select(func.count()).select_from(messaging.outbox)) == len(events)
+            raise RuntimeError("the unit of work fails after staging")
+
+    with pytest.raises(RuntimeError):
+        await stage_then_fail()
+    assert await count(demo_db, messaging.outbox) == 0
+
+    async with demo_db.session() as s:
+        await runtime.outbox.publish(s, *events)
+    relay = OutboxRelay(
+        db=demo_db,
+        table=messaging.outbox,
+        settings=settings,
+        producer_factory=lambda: make_producer(settings),
+    )
+    try:
+        while await relay.publish_batch():  # two full batches of 150 and the rest
+            pass
+    finally:
+        await relay.reset_producer()
+        await runtime.stop()
+    published = await eventually(
+        lambda: _events_when(topics, len(events)), what="every bulk-staged event on the topic"
+    )
+    for key in keys:
+        sent = [e.home_state for e in events if e.client_id == key]
+        got = [p.data["home_state"] for p in published if p.subject == str(key)]
+        assert got == sent, "one key's events arrive in the order they were staged"
+
+
+STATES = ["CA", "NY", "TX", "WA", "OR", "NV", "AZ", "UT", "ID"]
+
+
+async def _events_when(topics: TopicReader, n: int) -> list[Envelope]:
+    events = await topics.events("client.registered")
+    return events if len(events) >= n else []

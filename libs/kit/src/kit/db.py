@@ -3,12 +3,12 @@ dependency that opened it (services never commit)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -28,6 +28,23 @@ def make_base(schema: str) -> type[DeclarativeBase]:
         metadata = MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
 
     return Base
+
+
+async def copy_rows(
+    session: AsyncSession, table: Table, columns: Sequence[str], records: Iterable[Sequence[Any]]
+) -> None:
+    """Bulk-insert rows with COPY on the session's own connection, inside the session's transaction.
+
+    For thousands of rows COPY is several times cheaper than a batched INSERT, on both sides: SQLAlchemy
+    compiles and binds nothing, PostgreSQL parses one statement. JSON/JSONB values are passed as JSON text.
+    """
+    # The driver adapter begins its transaction lazily, on the first statement it runs itself; make sure it
+    # has, so the COPY can never run outside the caller's unit of work.
+    await session.execute(text("SELECT 1"))
+    raw = await (await session.connection()).get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        table.name, schema_name=table.schema, columns=list(columns), records=records
+    )
 
 
 class Database:

@@ -17,3 +17,8 @@ class Settings(KitSettings):
     repricing_chunk_clients: int = Field(
         default=500, description="Clients re-priced per transaction in a plan-wide re-pricing."
     )
+    repricing_concurrency: int = Field(
+        default=2,
+        ge=1,
+        description="Chunks of a plan-wide re-pricing in flight at once (one connection each).",
+    )

@@ -8,15 +8,16 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import orjson
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.db import copy_rows
 from pricing.costing.costshare import Accumulators, PlanTerms
 from pricing.costing.schedule import ClientFacts, SessionFacts, Snapshot
 from pricing.models import (
     benefit_snapshots,
-    clients,
     cost_versions,
     coverages,
     fee_schedules,
@@ -28,14 +29,21 @@ from pricing.models import (
 
 async def lock_clients(db: AsyncSession, client_ids: Sequence[UUID]) -> dict[UUID, str]:
     """Row-lock the clients (created when first seen) so re-pricings of one client run one at a time."""
+    ids = list(client_ids)
+    # One array parameter, not a VALUES list of hundreds of bound rows compiled per call.
     await db.execute(
-        pg_insert(clients).values([{"client_id": c} for c in client_ids]).on_conflict_do_nothing()
+        text(
+            "INSERT INTO pricing.clients (client_id) SELECT unnest(CAST(:ids AS uuid[])) "
+            "ON CONFLICT DO NOTHING"
+        ),
+        {"ids": ids},
     )
     rows = await db.execute(
-        select(clients.c.client_id, clients.c.account_status)
-        .where(clients.c.client_id.in_(client_ids))
-        .order_by(clients.c.client_id)
-        .with_for_update()
+        text(
+            "SELECT client_id, account_status FROM pricing.clients WHERE client_id = ANY(CAST(:ids AS uuid[])) "
+            "ORDER BY client_id FOR UPDATE"
+        ),
+        {"ids": ids},
     )
     return {r.client_id: r.account_status for r in rows}
 
@@ -117,8 +125,40 @@ async def load_rates(db: AsyncSession) -> dict[tuple[str, str], Decimal]:
     return {(r.payer_id, r.cpt_code): r.allowed_amount for r in rows}
 
 
+# From this many rows a write goes in with COPY: a plan-wide correction writes hundreds of thousands.
+COPY_FROM = 64
+_VERSION_COLUMNS = (
+    "session_id",
+    "version",
+    "amount",
+    "allowed_amount",
+    "plan_amount",
+    "basis",
+    "reason",
+    "lines",
+    "created_at",
+)
+_ENTRY_COLUMNS = (
+    "transaction_id",
+    "client_id",
+    "session_id",
+    "account",
+    "kind",
+    "amount",
+    "payment_id",
+    "refund_id",
+    "created_at",
+)
+
+
 async def insert_versions(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
+    if len(rows) >= COPY_FROM:
+        records = [
+            tuple(orjson.dumps(r[c]).decode() if c == "lines" else r[c] for c in _VERSION_COLUMNS)
+            for r in rows
+        ]
+        await copy_rows(db, cost_versions, _VERSION_COLUMNS, records)
+    elif rows:
         await db.execute(insert(cost_versions), rows)
 
 
@@ -143,7 +183,11 @@ async def set_current(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
 
 
 async def insert_entries(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
+    if len(rows) >= COPY_FROM:
+        await copy_rows(
+            db, ledger_entries, _ENTRY_COLUMNS, [tuple(r.get(c) for c in _ENTRY_COLUMNS) for r in rows]
+        )
+    elif rows:
         await db.execute(insert(ledger_entries), rows)
 
 

@@ -3,6 +3,7 @@ set-based reads and batched writes, one transaction per chunk of clients."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -20,13 +21,17 @@ from pricing.models import fee_schedules, sessions
 async def reprice_in_bulk(runtime: Runtime, *, client_ids: list[UUID], reason_for: ReasonFor) -> int:
     """Re-price these clients chunk by chunk (each chunk commits on its own); returns costs changed."""
     chunk: int = getattr(runtime.settings, "repricing_chunk_clients", 500)
-    changed = 0
-    for i in range(0, len(client_ids), chunk):
-        async with runtime.db.session() as db:
-            changed += await reprice_clients(
-                db, runtime=runtime, client_ids=client_ids[i : i + chunk], reason_for=reason_for
-            )
-    return changed
+    # Chunks hold disjoint clients, so they can run side by side: while PostgreSQL writes one chunk, this
+    # process prices the next.
+    gate = asyncio.Semaphore(getattr(runtime.settings, "repricing_concurrency", 2))
+
+    async def one(ids: list[UUID]) -> int:
+        async with gate, runtime.db.session() as db:
+            return await reprice_clients(db, runtime=runtime, client_ids=ids, reason_for=reason_for)
+
+    async with asyncio.TaskGroup() as group:  # a failed chunk cancels the rest; committed chunks stay
+        tasks = [group.create_task(one(client_ids[i : i + chunk])) for i in range(0, len(client_ids), chunk)]
+    return sum(t.result() for t in tasks)
 
 
 async def set_rate(
