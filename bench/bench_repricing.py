@@ -26,7 +26,7 @@ from bench.harness import Stack, cpu_line, cpu_seconds, rss_mib
 from kit.messaging.kafka import ensure_topics
 from kit.messaging.relay import asyncpg_dsn
 from kit.migrations import upgrade
-from kit.runtime import Runtime
+from kit.runtime import Runtime, settle_heap
 from pricing.config import Settings
 from pricing.costing.costshare import PlanTerms
 from pricing.costing.service import because
@@ -35,6 +35,7 @@ from pricing.models import messaging
 
 SESSIONS_PER_CLIENT = 10
 PROFILE = "--profile" in sys.argv
+PG_STATS = os.environ.get("BENCH_PG_STATS") == "1"  # where PostgreSQL's time went, statement by statement
 PAYER = "aetna"
 YEAR = date(2026, 1, 1)
 
@@ -145,6 +146,20 @@ async def on_topic(dsn: str) -> int:
         await conn.close()
 
 
+async def print_statements(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT calls, round(total_exec_time) AS ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q "
+            "FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12"
+        )
+    finally:
+        await conn.close()
+    print("PostgreSQL statements (calls, ms, rows):")
+    for r in rows:
+        print(f"  {r['calls']:>5} {r['ms']:>7} {r['rows']:>8}  {r['q']}")
+
+
 async def main(clients: int) -> None:
     with Stack("repricing") as stack:
         url = stack.start_postgres("bench")
@@ -186,6 +201,12 @@ async def main(clients: int) -> None:
         )
         relay = stack.services["relay"]
         runtime = Runtime.build(settings, messaging)
+        if PG_STATS:
+            conn = await asyncpg.connect(dsn)
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            await conn.execute("SELECT pg_stat_statements_reset()")
+            await conn.close()
+        settle_heap()  # as the service's start-up does, once everything is loaded
         rss_before = rss_mb()
         cpu_before = {**cpu_seconds(stack.everything()), "repricing": time.process_time()}
         t0 = time.perf_counter()
@@ -202,13 +223,15 @@ async def main(clients: int) -> None:
         changed = await correct_plan_benefits(runtime, payer_id=PAYER, plan_year_start=YEAR, terms=terms)
         if PROFILE:
             prof.disable()
-            pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
+            pstats.Stats(prof).sort_stats("tottime").print_stats(40)
         t_committed = time.perf_counter()
         while await unsent(dsn):
             await asyncio.sleep(0.05)
         t1 = time.perf_counter()
         cpu_after = {**cpu_seconds(stack.everything()), "repricing": time.process_time()}
         published = await on_topic(dsn)
+        if PG_STATS:
+            await print_statements(dsn)
         await runtime.stop()
         print(f"sessions in the plan:            {total:,}")
         print(f"costs changed (cost.changed):    {changed:,}")

@@ -87,8 +87,14 @@ def cpu_seconds(processes: dict[str, Managed]) -> dict[str, float]:
     out = {}
     for name, managed in processes.items():
         try:
-            times = psutil.Process(managed.proc.pid).cpu_times()
-            out[name] = times.user + times.system
+            proc = psutil.Process(managed.proc.pid)
+            total = 0.0
+            # PostgreSQL's work happens in its backends, nginx's in its workers: count the live children too.
+            for p in [proc, *proc.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    times = p.cpu_times()
+                    total += times.user + times.system
+            out[name] = total
         except psutil.Error:
             out[name] = float("nan")
     return out
@@ -145,7 +151,9 @@ class Stack(contextlib.AbstractContextManager["Stack"]):
         return {**{m.name: m for m in self.processes}, **self.services}
 
     def start_postgres(self, database: str = "parity") -> str:
-        pg, base = start_postgres()
+        # BENCH_PG_STATS=1: statement statistics (pg_stat_statements) for benchmarks that print them.
+        stats = {"shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.track": "all"}
+        pg, base = start_postgres(config=stats if os.environ.get("BENCH_PG_STATS") == "1" else None)
         self.processes.append(pg)
         url = create_database(base, database)
         self.env["DATABASE_URL"] = url

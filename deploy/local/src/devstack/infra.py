@@ -111,7 +111,11 @@ def _open_path_for(user: str, path: Path) -> None:
 
 
 def start_postgres(
-    data_dir: Path | None = None, *, port: int | None = None, fast: bool = False
+    data_dir: Path | None = None,
+    *,
+    port: int | None = None,
+    fast: bool = False,
+    config: dict[str, str] | None = None,
 ) -> tuple[Managed, str]:
     """Start PostgreSQL on 127.0.0.1; with no data_dir, a throwaway one. Returns (process, base URL)."""
     ephemeral = data_dir is None
@@ -156,6 +160,8 @@ def start_postgres(
         "-c",
         "shared_buffers=256MB",
     ]
+    for name, value in (config or {}).items():
+        args += ["-c", f"{name}={value}"]
     if fast:  # tests: durability is not what is being tested, speed is welcome
         args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
     log = open(data.parent / f"postgres-{port}.log", "ab")  # noqa: SIM115

@@ -58,20 +58,24 @@ class Envelope:
         """The typed event; raises KeyError for an unknown type and ValidationError for a bad body."""
         return event_class(self.type).model_validate(self.data)
 
-    def headers(self) -> Headers:
-        h: Headers = [
-            ("ce_specversion", SPECVERSION.encode()),
-            ("ce_id", str(self.id).encode()),
-            ("ce_type", self.type.encode()),
-            ("ce_source", self.source.encode()),
-            ("ce_time", self.time.isoformat().encode()),
-            ("ce_subject", self.subject.encode()),
-            ("content-type", CONTENT_TYPE.encode()),
-        ]
+    def header_map(self) -> dict[str, str]:
+        """The binary-mode headers as text (what an outbox row keeps until the relay sends them)."""
+        h = {
+            "ce_specversion": SPECVERSION,
+            "ce_id": str(self.id),
+            "ce_type": self.type,
+            "ce_source": self.source,
+            "ce_time": self.time.isoformat(),
+            "ce_subject": self.subject,
+            "content-type": CONTENT_TYPE,
+        }
         if self.correlation_id:
-            h.append((CORRELATION_HEADER, self.correlation_id.encode()))
-        h.extend((k, v.encode()) for k, v in self.extra_headers.items())
+            h[CORRELATION_HEADER] = self.correlation_id
+        h.update(self.extra_headers)
         return h
+
+    def headers(self) -> Headers:
+        return [(k, v.encode()) for k, v in self.header_map().items()]
 
     def body(self) -> bytes:
         return orjson.dumps(self.data)

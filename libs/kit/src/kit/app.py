@@ -15,7 +15,7 @@ from kit.messaging.kafka import broker_reachable
 from kit.metrics import metrics_endpoint
 from kit.middleware import RequestContextMiddleware
 from kit.ops import router as ops_router
-from kit.runtime import Runtime
+from kit.runtime import Runtime, settle_heap
 from kit.tracing import setup_tracing
 
 
@@ -50,6 +50,7 @@ def create_service_app(
         app.state.db = runtime.db
         if on_startup is not None:
             await on_startup(runtime)
+        settle_heap()
         await runtime.start_workers()
         try:
             yield

@@ -109,6 +109,8 @@ sessions = Table(
     # The latest cost version, kept beside the session so readers need no max() (versions stay immutable).
     Column("current_version", Integer, nullable=False, server_default="0"),
     Column("current_amount", MONEY, nullable=True),
+    # Room on each page for the re-priced row, so re-pricing updates in place (migration 5e1f0c2a9b3d).
+    postgresql_with={"fillfactor": 70},
 )
 
 cost_versions = Table(

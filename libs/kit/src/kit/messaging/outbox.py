@@ -45,7 +45,7 @@ class Outbox:
                 type(ev).topic,
                 env.subject,
                 env.type,
-                {k: v.decode() for k, v in env.headers()},
+                env.header_map(),
                 env.data,
             )
             for env, ev in zip(envelopes, events, strict=True)

@@ -153,8 +153,19 @@ _ENTRY_COLUMNS = (
 
 async def insert_versions(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if len(rows) >= COPY_FROM:
+        dumps = orjson.dumps
         records = [
-            tuple(orjson.dumps(r[c]).decode() if c == "lines" else r[c] for c in _VERSION_COLUMNS)
+            (
+                r["session_id"],
+                r["version"],
+                r["amount"],
+                r["allowed_amount"],
+                r["plan_amount"],
+                r["basis"],
+                r["reason"],
+                dumps(r["lines"]).decode(),
+                r["created_at"],
+            )
             for r in rows
         ]
         await copy_rows(db, cost_versions, _VERSION_COLUMNS, records)
@@ -184,9 +195,21 @@ async def set_current(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
 
 async def insert_entries(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if len(rows) >= COPY_FROM:
-        await copy_rows(
-            db, ledger_entries, _ENTRY_COLUMNS, [tuple(r.get(c) for c in _ENTRY_COLUMNS) for r in rows]
-        )
+        records = [
+            (
+                r["transaction_id"],
+                r["client_id"],
+                r.get("session_id"),
+                r["account"],
+                r["kind"],
+                r["amount"],
+                r.get("payment_id"),
+                r.get("refund_id"),
+                r["created_at"],
+            )
+            for r in rows
+        ]
+        await copy_rows(db, ledger_entries, _ENTRY_COLUMNS, records)
     elif rows:
         await db.execute(insert(ledger_entries), rows)
 
@@ -214,9 +237,11 @@ async def pending_refunds(db: AsyncSession, session_ids: Sequence[UUID]) -> dict
     if not session_ids:
         return {}
     rows = await db.execute(
-        select(refunds.c.session_id, refunds.c.amount).where(
-            refunds.c.session_id.in_(session_ids), refunds.c.status == "pending"
-        )
+        text(
+            "SELECT session_id, amount FROM pricing.refunds "
+            "WHERE session_id = ANY(CAST(:ids AS uuid[])) AND status = 'pending'"
+        ),
+        {"ids": list(session_ids)},
     )
     out: dict[UUID, Decimal] = defaultdict(Decimal)
     for r in rows:
