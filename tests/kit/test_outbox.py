@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import func, select
 
 from contracts.cloudevents import Envelope
@@ -13,7 +14,7 @@ from contracts.events import ClientRegistered
 from kit.db import Database
 from kit.messaging.kafka import make_producer
 from kit.messaging.outbox import COPY_FROM
-from kit.messaging.relay import OutboxRelay
+from kit.messaging.relay import OutboxRelay, partition_of
 from kit.runtime import Runtime
 from kit.settings import KitSettings
 from kit.testing.helpers import TopicReader, eventually, running_app
@@ -119,3 +120,15 @@ STATES = ["CA", "NY", "TX", "WA", "OR", "NV", "AZ", "UT", "ID"]
 async def _events_when(topics: TopicReader, n: int) -> list[Envelope]:
     events = await topics.events("client.registered")
     return events if len(events) >= n else []
+
+
+def test_relay_puts_each_key_on_the_partition_the_default_partitioner_would() -> None:
+    """The relay builds record batches per partition itself; a key must land where every other producer (the
+    Java client, aiokafka's default) would put it, or one aggregate's events could split across partitions."""
+    default = DefaultPartitioner()
+    keys = [str(uuid.uuid4()).encode() for _ in range(500)] + [b"", b"a", b"client-1"]
+    for n in (1, 6, 7):
+        partitions = list(range(n))
+        got = [partition_of(k, partitions) for k in keys]
+        assert got == [default(k, partitions, partitions) for k in keys]
+        assert len(set(got)) == n

@@ -31,8 +31,13 @@ def notify_channel(table: Table) -> str:
 
 @lru_cache(maxsize=65536)
 def _key_hash(key: bytes) -> int:
-    """The Java client's (and aiokafka's default) partition hash; one aggregate's key recurs, so cache it."""
     return int(murmur2(key)) & 0x7FFFFFFF
+
+
+def partition_of(key: bytes, partitions: list[int]) -> int:
+    """The partition the Java client's (and aiokafka's) default partitioner puts `key` on, among the topic's
+    sorted partitions. One aggregate's key recurs from batch to batch, so its hash is cached."""
+    return partitions[_key_hash(key) % len(partitions)]
 
 
 def asyncpg_dsn(sqlalchemy_url: str) -> str:
@@ -82,7 +87,7 @@ class OutboxRelay:
         known = self._partitions.get(topic)
         if known is None:
             known = self._partitions[topic] = sorted(await producer.partitions_for(topic))
-        return known[_key_hash(key) % len(known)]
+        return partition_of(key, known)
 
     async def _send(self, producer: AIOKafkaProducer, rows: Any) -> list[asyncio.Future[Any]]:
         """Hand the rows to the producer as one record batch per partition, in order (per-record `send` costs
