@@ -7,7 +7,6 @@ its reason and retried with backoff; it changes nothing already known about the 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
@@ -29,6 +28,7 @@ from eligibility.verification import repository
 from eligibility.verification.changes import change_reason
 from eligibility.verification.clearinghouse import ClearinghouseFailure, exchange, make_client
 from eligibility.verification.record import INACTIVE_REASONS, Pending, Trigger, Verified, record
+from eligibility.verification.slots import Slots
 from eligibility.verification.x12_270 import Inquiry, Person, render_270
 from eligibility.verification.x12_271 import Answer, PayerUnavailable, Unreadable271, parse_271
 from kit.errors import NotFound
@@ -63,14 +63,14 @@ def _http(runtime: Runtime) -> httpx.AsyncClient:
     return client
 
 
-def database_slots(runtime: Runtime) -> asyncio.Semaphore:
-    """How many verifications may hold a database connection at once (never more than the pool has)."""
+def database_slots(runtime: Runtime) -> Slots:
+    """The verifications' share of the database pool (never more connections than the pool has)."""
     slots = runtime.extras.get("verification_db_slots")
     if slots is None:
         settings = settings_of(runtime)
-        slots = asyncio.Semaphore(settings.verification_db_slots or settings.database_pool_size)
+        slots = Slots(settings.verification_db_slots or settings.database_pool_size)
         runtime.extras["verification_db_slots"] = slots
-    gate: asyncio.Semaphore = slots
+    gate: Slots = slots
     return gate
 
 
@@ -92,7 +92,7 @@ async def verify(
     slots = database_slots(runtime)
     now = runtime.clock.now()
     verification_id = uuid.uuid4()
-    async with slots, runtime.db.session() as session:
+    async with slots.hold(finishing=False), runtime.db.session() as session:
         facts = await repository.inquiry_facts(session, coverage_id)
         if facts is None:
             raise NotFound("No such coverage.")
@@ -135,7 +135,7 @@ async def verify(
         requested_at=now,
         raw_271=raw_271,
     )
-    async with slots, runtime.db.session() as session:
+    async with slots.hold(finishing=True), runtime.db.session() as session:
         if follow_up_case_id is None:
             return await record(
                 session=session, runtime=runtime, pending=pending, answer=answer, failure=failure
