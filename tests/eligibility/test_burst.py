@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
+import aiohttp
 
+from eligibility.verification.clearinghouse import ClearinghouseClient
 from eligibility.verification.slots import Slots
 from kit.testing.helpers import OPS
 from kit.testing.plugin import SettingsFactory
@@ -17,36 +18,36 @@ SLOTS = 2
 PLAN = {"plan_year_start": "2026-01-01", "plan_year_end": "2026-12-31", "copay": "20.00"}
 
 
-class Watched(httpx.AsyncBaseTransport):
-    """The real transport to the sandbox, noting how many 270s are in flight and how many database
-    connections the service has checked out while each one is."""
+class Watched:
+    """aiohttp's request hooks on the real pool to the sandbox, noting how many 270s are in flight and how
+    many database connections the service has checked out while each one is."""
 
     def __init__(self, pool: Any) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
         self.pool = pool
         self.in_flight = 0
         self.peak_in_flight = 0
         self.connections_during_calls: list[int] = []
+        self.config = aiohttp.TraceConfig()
+        self.config.on_request_start.append(self._start)
+        self.config.on_request_end.append(self._end)
+        self.config.on_request_exception.append(self._end)
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def _start(self, *_: Any) -> None:
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-        try:
-            response = await self.inner.handle_async_request(request)
-            await response.aread()
-            self.connections_during_calls.append(self.pool.checkedout())
-            return response
-        finally:
-            self.in_flight -= 1
 
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+    async def _end(self, *_: Any) -> None:
+        self.connections_during_calls.append(self.pool.checkedout())
+        self.in_flight -= 1
 
 
 async def _watch(svc: Service) -> Watched:
     watched = Watched(svc.runtime.db.engine.pool)
-    await svc.runtime.extras["clearinghouse_http"].aclose()
-    svc.runtime.extras["clearinghouse_http"] = httpx.AsyncClient(transport=watched)
+    old = svc.runtime.extras["clearinghouse_http"]
+    await old.aclose()
+    new = ClearinghouseClient(old.max_connections, trace_configs=[watched.config])
+    svc.runtime.extras["clearinghouse_http"] = new
+    svc.runtime.on_stop(new.aclose)
     return watched
 
 

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import BenefitsChanged, BenefitValues, CoverageFlaggedSecondary
@@ -26,7 +25,12 @@ from eligibility.coverages.service import backoff, set_status
 from eligibility.models import BenefitSnapshot, Client, CobCase, Coverage, Verification
 from eligibility.verification import repository
 from eligibility.verification.changes import change_reason
-from eligibility.verification.clearinghouse import ClearinghouseFailure, exchange, make_client
+from eligibility.verification.clearinghouse import (
+    ClearinghouseClient,
+    ClearinghouseFailure,
+    exchange,
+    make_client,
+)
 from eligibility.verification.record import INACTIVE_REASONS, Pending, Trigger, Verified, record
 from eligibility.verification.slots import Slots
 from eligibility.verification.x12_270 import Inquiry, Person, render_270
@@ -56,10 +60,10 @@ def _inquiry(facts: repository.InquiryFacts, trace_number: str, today: date, set
     )
 
 
-def _http(runtime: Runtime) -> httpx.AsyncClient:
+def _http(runtime: Runtime) -> ClearinghouseClient:
     if "clearinghouse_http" not in runtime.extras:
         runtime.extras["clearinghouse_http"] = make_client(settings_of(runtime).clearinghouse_max_connections)
-    client: httpx.AsyncClient = runtime.extras["clearinghouse_http"]
+    client: ClearinghouseClient = runtime.extras["clearinghouse_http"]
     return client
 
 
