@@ -7,9 +7,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from x12sdk.io import X12ModelReader, write_transactions
+from x12sdk.io import X12SegmentReader, write_transactions
 from x12sdk.models import X12SegmentGroup
-from x12sdk.v5010.segments import EbSegment, LeSegment, LsSegment, MsgSegment, SeSegment, TrnSegment
+from x12sdk.v5010.segments import (
+    DmgSegment,
+    EbSegment,
+    LeSegment,
+    LsSegment,
+    MsgSegment,
+    SeSegment,
+    TrnSegment,
+)
 from x12sdk.v5010.x12_271_005010X279A1 import loops as L
 from x12sdk.v5010.x12_271_005010X279A1 import segments as S
 
@@ -21,43 +29,137 @@ class Invalid270(ValueError):
 
 
 @dataclass(frozen=True)
+class Party:
+    """An NM1 of the 270, by the x12sdk element names the 271 echoes."""
+
+    name_last_or_organization_name: str | None
+    name_first: str | None = None
+    identification_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Person:
+    """Loop 2100C/D of the 270: who, and the demographics the 271 echoes."""
+
+    nm1_segment: Party
+    dmg_segment: DmgSegment | None
+
+
+@dataclass(frozen=True)
+class Trace:
+    reference_identification_1: str
+    originating_company_identifier: str | None
+
+
+@dataclass(frozen=True)
 class Inquiry:
     """The parts of a 270 a 271 echoes back."""
 
     bht_reference: str
-    payer: Any  # 2100A NM1
-    receiver: Any  # 2100B NM1
-    subscriber: Any  # 2100C loop
-    dependent: Any | None  # 2100D loop
-    trace: Any | None  # 2000C TRN
+    payer: Party  # 2100A NM1
+    receiver: Party  # 2100B NM1
+    subscriber: Person  # 2100C
+    dependent: Person | None  # 2100D
+    trace: Trace | None  # 2000C TRN
 
     @property
     def member_id(self) -> str:
         return str(self.subscriber.nm1_segment.identification_code or "")
 
 
+def _element(fields: list[str], position: int) -> str | None:
+    value = fields[position].strip() if len(fields) > position else ""
+    return value or None
+
+
 def read_270(raw: str) -> Inquiry:
-    """The first subscriber of the first 270 in the interchange."""
+    """The first subscriber of the first 270 in the interchange.
+
+    Read in one pass of x12sdk's segment reader, checking what a payer answers from: a 270 of
+    005010X279A1 with its BHT, the source/receiver/subscriber levels, the payer, the receiver and the
+    subscriber with a member id, and valid DMG dates. (Building the whole x12sdk transaction model for every
+    inquiry was half of the sandbox's CPU per request; eligibility proves its 270 against that model.)"""
+    if not raw or not raw.lstrip().startswith("ISA"):
+        raise Invalid270("not a valid 005010X279A1 270: not an X12 interchange")
     try:
-        with X12ModelReader(raw) as reader:
-            models = list(reader.models())
+        return _read_270(raw.lstrip())
+    except Invalid270:
+        raise
     except Exception as exc:
         raise Invalid270(f"not a valid 005010X279A1 270: {type(exc).__name__}: {str(exc)[:300]}") from exc
-    inquiries = [m for m in models if type(m).__name__ == "EligibilityInquiry"]
-    if not inquiries:
+
+
+# NM101 the implementation guide allows on loops 2100A (source), B (receiver), C (subscriber), D (dependent).
+_ENTITIES = {
+    "20": ("2B", "36", "GP", "P5", "PR"),
+    "21": ("1P", "2B", "36", "80", "FA", "GP", "P5", "PR"),
+    "22": ("IL",),
+    "23": ("03",),
+}
+
+
+def _read_270(raw: str) -> Inquiry:
+    transaction = version = bht = ""
+    level = ""
+    levels: list[str] = []
+    parties: dict[str, Party] = {}
+    people: dict[str, tuple[Party, DmgSegment | None]] = {}
+    trace: Trace | None = None
+    with X12SegmentReader(raw) as reader:
+        for name, fields in reader.segments():
+            if name == "GS":
+                version = _element(fields, 8) or version
+            elif name == "ST":
+                if transaction:
+                    break  # the first transaction only
+                transaction = _element(fields, 1) or ""
+                version = _element(fields, 3) or version
+            elif name == "BHT":
+                bht = _element(fields, 3) or ""
+            elif name == "HL":
+                level = _element(fields, 3) or ""
+                levels.append(level)
+            elif name == "NM1" and level not in parties and level not in people:
+                if _element(fields, 1) not in _ENTITIES.get(level, ()):
+                    raise Invalid270(f"not a valid 005010X279A1 270: NM1*{fields[1]} on HL level {level}")
+                party = Party(_element(fields, 3), _element(fields, 4), _element(fields, 9))
+                if level in ("22", "23"):
+                    people[level] = (party, None)
+                else:
+                    parties[level] = party
+            elif name == "DMG" and level in people and people[level][1] is None:
+                dmg = DmgSegment(
+                    date_time_period_format_qualifier=_element(fields, 1),
+                    date_time_period=_element(fields, 2),
+                    gender_code=_element(fields, 3),
+                )
+                people[level] = (people[level][0], dmg)
+            elif name == "TRN" and level == "22" and trace is None:
+                trace = Trace(_element(fields, 2) or "", _element(fields, 3))
+    if transaction != "270" or version != "005010X279A1":
         raise Invalid270("the interchange holds no 270")
-    model: Any = inquiries[0]
-    source = model.loop_2000a[0]
-    receiver = source.loop_2000b[0]
-    subscriber = receiver.loop_2000c[0]
-    dependents = subscriber.loop_2000d or []
+    missing = [
+        what
+        for what, present in (
+            ("BHT03", bool(bht)),
+            ("the information source (HL 20, NM1*PR)", "20" in parties),
+            ("the information receiver (HL 21, NM1*1P)", "21" in parties),
+            ("the subscriber (HL 22, NM1*IL)", "22" in people),
+        )
+        if not present
+    ]
+    if not missing and not people["22"][0].identification_code:
+        missing.append("the member id (NM109 on loop 2100C)")
+    if missing:
+        raise Invalid270("not a valid 005010X279A1 270: missing " + ", ".join(missing))
+    dependent = people.get("23")
     return Inquiry(
-        bht_reference=model.header.bht_segment.submitter_transactional_identifier,
-        payer=source.loop_2100a.nm1_segment,
-        receiver=receiver.loop_2100b.nm1_segment,
-        subscriber=subscriber.loop_2100c,
-        dependent=dependents[0].loop_2100d if dependents else None,
-        trace=(subscriber.trn_segment or [None])[0],
+        bht_reference=bht,
+        payer=parties["20"],
+        receiver=parties["21"],
+        subscriber=Person(*people["22"]),
+        dependent=Person(*dependent) if dependent else None,
+        trace=trace,
     )
 
 
