@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -260,7 +260,139 @@ def _not_found() -> list[Any]:
 
 
 def build_271(inquiry: Inquiry, member: Member, *, created: datetime, control_number: str = "0001") -> str:
-    """The 271 answering `inquiry` from `member`'s plan, as a complete interchange."""
+    """The 271 answering `inquiry` from `member`'s plan, as a complete interchange.
+
+    x12sdk builds it once per plan and shape of inquiry; later answers of that shape fill in the echoed
+    names, ids, dates and control numbers (a template proven on its first use, see _template)."""
+    key = _Key(
+        plan=replace(member, member_id="", delay_seconds=0.0, raw_271=None),
+        payer=inquiry.payer,
+        receiver=inquiry.receiver,
+        subscriber_first=inquiry.subscriber.nm1_segment.name_first is not None,
+        subscriber_dmg=_dmg_shape(inquiry.subscriber),
+        dependent=None
+        if inquiry.dependent is None
+        else (inquiry.dependent.nm1_segment.name_first is not None, _dmg_shape(inquiry.dependent)),
+        trace=None if inquiry.trace is None else inquiry.trace.originating_company_identifier,
+    )
+    if key not in _TEMPLATES:
+        if len(_TEMPLATES) >= 4096:
+            _TEMPLATES.clear()
+        answer = _model_271(inquiry, member, created=created, control_number=control_number)
+        _TEMPLATES[key] = _template(key, inquiry, answer, created=created, control_number=control_number)
+        return answer
+    template = _TEMPLATES[key]
+    if template is None:
+        return _model_271(inquiry, member, created=created, control_number=control_number)
+    return template.format_map(_slots(inquiry, created=created, control_number=control_number))
+
+
+@dataclass(frozen=True)
+class _Key:
+    """What decides a 271's structure: the plan, the echoed payer and receiver, which optional elements the
+    inquiry carries, and the DMG qualifiers and gender (coded values, not slots)."""
+
+    plan: Member
+    payer: Party
+    receiver: Party
+    subscriber_first: bool
+    subscriber_dmg: tuple[str | None, str | None] | None
+    dependent: tuple[bool, tuple[str | None, str | None] | None] | None
+    trace: str | None
+
+
+def _dmg_shape(person: Person) -> tuple[str | None, str | None] | None:
+    dmg = person.dmg_segment
+    return None if dmg is None else (_code(dmg.date_time_period_format_qualifier), _code(dmg.gender_code))
+
+
+def _code(value: Any) -> str | None:
+    return None if value is None else str(getattr(value, "value", value))
+
+
+_TEMPLATES: dict[_Key, str | None] = {}
+_STAND_IN_CREATED = datetime(1804, 4, 4, 4, 4)  # noqa: DTZ001 - ISA times are local, naive
+_STAND_INS = {
+    "QQBHTQQ": "bht",
+    "QQSLASTQQ": "subscriber_last",
+    "QQSFIRSTQQ": "subscriber_first",
+    "QQMIDQQ": "member_id",
+    "18010101": "subscriber_dob",
+    "QQDLASTQQ": "dependent_last",
+    "QQDFIRSTQQ": "dependent_first",
+    "18020202": "dependent_dob",
+    "QQTRNQQ": "trace",
+    "18040404": "date8",
+    "040404": "date6",
+    "0404": "time",
+    "7777": "control",
+    "000007777": "control9",
+}
+
+
+def _stand_in_person(person: Person, last: str, first: str, member_id: str | None, dob: str) -> Person:
+    nm1 = person.nm1_segment
+    dmg = person.dmg_segment
+    return Person(
+        Party(last, first if nm1.name_first is not None else None, member_id),
+        None if dmg is None else dmg.model_copy(update={"date_time_period": dob}),
+    )
+
+
+def _slots(inquiry: Inquiry, *, created: datetime, control_number: str) -> dict[str, str]:
+    sub, dep = inquiry.subscriber, inquiry.dependent
+
+    def dob(person: Person | None) -> str:
+        period = person.dmg_segment.date_time_period if person and person.dmg_segment else ""
+        return period.strftime("%Y%m%d") if isinstance(period, date) else str(period or "")
+
+    return {
+        "bht": inquiry.bht_reference,
+        "subscriber_last": sub.nm1_segment.name_last_or_organization_name or "",
+        "subscriber_first": sub.nm1_segment.name_first or "",
+        "member_id": sub.nm1_segment.identification_code or "",
+        "subscriber_dob": dob(sub),
+        "dependent_last": (dep.nm1_segment.name_last_or_organization_name or "") if dep else "",
+        "dependent_first": (dep.nm1_segment.name_first or "") if dep else "",
+        "dependent_dob": dob(dep),
+        "trace": inquiry.trace.reference_identification_1 if inquiry.trace else "",
+        "date8": created.strftime("%Y%m%d"),
+        "date6": created.strftime("%y%m%d"),
+        "time": created.strftime("%H%M"),
+        "control": control_number,
+        "control9": control_number.zfill(9),
+    }
+
+
+def _template(
+    key: _Key, inquiry: Inquiry, answer: str, *, created: datetime, control_number: str
+) -> str | None:
+    """The x12sdk rendering of a stand-in inquiry of this shape with its echoed elements as `{slots}`,
+    kept only when filling it for the real inquiry gives exactly what x12sdk wrote for it."""
+    stand_in = Inquiry(
+        bht_reference="QQBHTQQ",
+        payer=inquiry.payer,
+        receiver=inquiry.receiver,
+        subscriber=_stand_in_person(inquiry.subscriber, "QQSLASTQQ", "QQSFIRSTQQ", "QQMIDQQ", "18010101"),
+        dependent=None
+        if inquiry.dependent is None
+        else _stand_in_person(inquiry.dependent, "QQDLASTQQ", "QQDFIRSTQQ", None, "18020202"),
+        trace=None if inquiry.trace is None else replace(inquiry.trace, reference_identification_1="QQTRNQQ"),
+    )
+    try:
+        rendered = _model_271(stand_in, key.plan, created=_STAND_IN_CREATED, control_number="7777")
+    except ValueError:
+        return None
+    segments = []
+    for segment in rendered.replace("{", "{{").replace("}", "}}").split("~"):
+        elements = segment.split("*")
+        segments.append("*".join("{" + _STAND_INS[e] + "}" if e in _STAND_INS else e for e in elements))
+    template = "~".join(segments)
+    filled = template.format_map(_slots(inquiry, created=created, control_number=control_number))
+    return template if filled == answer else None
+
+
+def _model_271(inquiry: Inquiry, member: Member, *, created: datetime, control_number: str) -> str:
     sub = inquiry.subscriber
     nm1 = sub.nm1_segment
     found = member.status != "not_found"
