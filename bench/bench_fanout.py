@@ -8,6 +8,8 @@ import asyncio
 import os
 from collections import Counter
 
+import psutil
+
 from bench.eligibility_load import make_cases, verify_open_loop
 from bench.harness import Report, Stack, cpu_line, cpu_seconds, machine, percentile
 from bench.targets import start_everything
@@ -15,21 +17,45 @@ from bench.targets import start_everything
 DELAY_S = 0.2
 
 
+def tree_cpu(stack: Stack) -> dict[str, float]:
+    """CPU of what cpu_seconds does not see: PostgreSQL's backends (children of the postmaster, alive for
+    the pools' lifetime) and this process, the load driver."""
+    out = {"bench driver": sum(psutil.Process().cpu_times()[:2])}
+    for managed in stack.processes:
+        try:
+            children = psutil.Process(managed.proc.pid).children(recursive=True)
+        except psutil.Error:
+            continue
+        total = 0.0
+        for child in children:
+            try:
+                total += sum(child.cpu_times()[:2])
+            except psutil.Error:
+                continue
+        if total:
+            out[f"{managed.name} children"] = total
+    return out
+
+
 async def measure(stack: Stack, urls: dict[str, str], n: int, rate: float) -> list[str]:
     member = {"status": "active", "delay_seconds": DELAY_S}
     cases = await make_cases(urls["eligibility"], urls["clearinghouse"], n, member=member, tag="FAN")
-    before = cpu_seconds(stack.everything())
+    before = {**cpu_seconds(stack.everything()), **tree_cpu(stack)}
     sent = await verify_open_loop(urls["eligibility"], cases, rate)
     span = max(s.finished for s in sent) - min(s.started for s in sent)
     latency = [(s.finished - s.started) * 1000 for s in sent]
     ok = sum(s.status == 200 for s in sent)
     outcomes = Counter(f"{s.status} {s.outcome}" for s in sent)
-    cpu = cpu_line(before, cpu_seconds(stack.everything()), n, "verification")
+    after = {**cpu_seconds(stack.everything()), **tree_cpu(stack)}
+    cpu = cpu_line(before, {k: after.get(k, before[k]) for k in before}, n, "verification")
+    total = sum(after.get(k, v) - v for k, v in before.items())
     return [
         f"| {n} | {DELAY_S * 1000:.0f} ms | {ok / span:,.0f}/s | {percentile(latency, 50):,.0f} | "
         f"{percentile(latency, 99):,.0f} | {', '.join(f'{k}: {v}' for k, v in outcomes.most_common())} |",
         "",
         cpu,
+        f"All of it: {1000 * total / n:.1f} CPU ms per verification, {total / span:.2f} cores busy on average "
+        f"over the {span:.1f} s span; load average after {', '.join(f'{x:.1f}' for x in os.getloadavg())}",
     ]
 
 

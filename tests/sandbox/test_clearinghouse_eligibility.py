@@ -44,3 +44,20 @@ async def test_clearinghouse_eligibility_answers_271_and_serves_staged_raw_271()
         assert verbatim.text == "ISA*RAW~"
         refused = await ch.post("/x12/270", content="not x12")
         assert refused.status_code == 400
+
+
+async def test_clearinghouse_refuses_a_270_it_cannot_answer_from() -> None:
+    raw = inquiry("ACTIVE0001")
+    broken = {
+        "a 271 instead": raw.replace("ST*270*", "ST*271*"),
+        "no subscriber": raw.replace("NM1*IL*", "NM1*XX*"),
+        "no member id": raw.replace("*MI*ACTIVE0001", "*MI*"),
+        "an impossible birth date": raw.replace("DMG*D8*19900412", "DMG*D8*19901341"),
+        "another implementation guide": raw.replace("005010X279A1", "005010X222A1"),
+    }
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app()), base_url="http://ch") as ch:
+        assert (await ch.post("/x12/270", content=raw)).status_code == 200
+        for what, body in broken.items():
+            assert body != raw, what
+            answer = await ch.post("/x12/270", content=body)
+            assert answer.status_code == 400, what

@@ -19,6 +19,11 @@ class Settings(KitSettings):
     clearinghouse_max_connections: int = Field(
         default=1000, description="Concurrent 270s in flight (a slow clearinghouse must not serialise us)."
     )
+    verification_db_slots: int | None = Field(
+        default=None,
+        description="Verifications holding a database connection at once (the rest wait their turn, never "
+        "for the pool's timeout); defaults to the pool size, leaving the overflow to the API, relay and jobs.",
+    )
     x12_sender_id: str = "PARITY"
     x12_receiver_id: str = "CLEARINGHOUSE"
     receiver_name: str = Field(default="PARITY HEALTH", description="Information receiver on the 270.")

@@ -35,8 +35,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         runtime = Runtime.build(s, messaging, clock=clock)
         runtime.add_consumer("main", SUBSCRIPTIONS)
         runtime.jobs.extend(jobs(s.job_interval_s))
-        # Our own pool for the clearinghouse: big enough not to queue behind a slow one, and without the
-        # internal token runtime.http carries (the clearinghouse is an outside party).
         http = make_client(s.clearinghouse_max_connections)
         runtime.extras["clearinghouse_http"] = http
         runtime.on_stop(http.aclose)

@@ -7,13 +7,12 @@ from uuid import UUID
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.events import BenefitValues
 from eligibility.access import ensure_client_write, ensure_read
 from eligibility.config import settings_of
 from eligibility.coverages import repository
 from eligibility.coverages.schemas import BenefitsPageOut, CoverageOut, VerificationOut
-from eligibility.coverages.views import coverage_out, snapshot_out, verification_out
-from eligibility.models import BenefitSnapshot, Coverage
+from eligibility.coverages.views import coverage_out, snapshot_out, verification_out, verified_out
+from eligibility.models import Coverage
 from eligibility.verification import service as verification
 from kit.app import RuntimeDep
 from kit.auth import Principal, PrincipalDep
@@ -48,19 +47,19 @@ async def get_coverage(
 async def verify_coverage(coverage_id: UUID, principal: PrincipalDep, runtime: RuntimeDep) -> VerificationOut:
     """Sends a 270 and applies the 271. A clearinghouse failure is answered 200 with outcome `failed`,
     its reason and the retry time: the verification was recorded and nothing known was changed."""
-    async with runtime.db.session() as session:
-        coverage = await _readable(session, principal, coverage_id)
+
+    async def authorize(session: AsyncSession, client_id: UUID) -> None:
+        try:
+            await ensure_read(session, principal, client_id)
+        except NotFound as exc:
+            raise NotFound("No such coverage.") from exc
         if principal.role == "partner":
-            await ensure_client_write(session, principal, coverage.client_id)
-    done = await verification.verify(runtime=runtime, coverage_id=coverage_id, trigger="manual")
-    async with runtime.db.session() as session:
-        coverage = await repository.get(session, coverage_id)
-        assert coverage is not None
-        benefits = None
-        if done.snapshot_id is not None:
-            snapshot = await session.get(BenefitSnapshot, done.snapshot_id)
-            benefits = BenefitValues.model_validate(snapshot.values) if snapshot else None
-        return verification_out(done, coverage, benefits)
+            await ensure_client_write(session, principal, client_id)
+
+    done = await verification.verify(
+        runtime=runtime, coverage_id=coverage_id, trigger="manual", authorize=authorize
+    )
+    return verified_out(done)
 
 
 @router.get(

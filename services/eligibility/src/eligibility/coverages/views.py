@@ -6,6 +6,7 @@ from contracts.events import BenefitValues
 from eligibility.coverages.schemas import CoverageOut, SnapshotOut, SubscriberOut, VerificationOut
 from eligibility.coverages.service import recertification_due
 from eligibility.models import BenefitSnapshot, Coverage, Verification
+from eligibility.verification.record import Verified
 
 
 def coverage_out(coverage: Coverage, *, recertify_days: int) -> CoverageOut:
@@ -58,4 +59,20 @@ def verification_out(
         coverage_status_reason=coverage.status_reason,
         next_verification_at=coverage.next_verification_at,
         benefits=benefits,
+    )
+
+
+def verified_out(done: Verified) -> VerificationOut:
+    return VerificationOut(
+        id=done.id,
+        coverage_id=done.coverage_id,
+        trigger=done.trigger,
+        outcome=done.outcome,
+        failure_reason=done.failure_reason,
+        requested_at=done.requested_at,
+        completed_at=done.completed_at,
+        coverage_status=done.coverage_status,
+        coverage_status_reason=done.coverage_status_reason,
+        next_verification_at=done.next_verification_at,
+        benefits=done.benefits,
     )

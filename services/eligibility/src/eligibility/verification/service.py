@@ -8,8 +8,8 @@ its reason and retried with backoff; it changes nothing already known about the 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
-from typing import Literal
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,84 +19,104 @@ from eligibility.clients import repository as clients_repo
 from eligibility.clients import service as clients
 from eligibility.cob import repository as cob_repo
 from eligibility.cob import service as cob
-from eligibility.config import settings_of
-from eligibility.coverages import repository
+from eligibility.config import Settings, settings_of
+from eligibility.coverages import repository as coverages_repo
 from eligibility.coverages.service import backoff, set_status
 from eligibility.models import BenefitSnapshot, Client, CobCase, Coverage, Verification
+from eligibility.verification import repository
 from eligibility.verification.changes import change_reason
-from eligibility.verification.clearinghouse import ClearinghouseFailure, exchange, make_client
+from eligibility.verification.clearinghouse import (
+    ClearinghouseClient,
+    ClearinghouseFailure,
+    exchange,
+    make_client,
+)
+from eligibility.verification.record import INACTIVE_REASONS, Pending, Trigger, Verified, record
+from eligibility.verification.slots import Slots
 from eligibility.verification.x12_270 import Inquiry, Person, render_270
 from eligibility.verification.x12_271 import Answer, PayerUnavailable, Unreadable271, parse_271
 from kit.errors import NotFound
 from kit.runtime import Runtime
 
-Trigger = Literal["manual", "scheduled", "cob_follow_up"]
-INACTIVE_REASONS = {
-    "inactive": "terminated",
-    "not_found": "member_not_found",
-    "rejected": "rejected_by_payer",
-}
 
-
-def _inquiry(
-    client: Client, coverage: Coverage, verification_id: uuid.UUID, today: datetime, runtime: Runtime
-) -> Inquiry:
-    plan = payer(coverage.payer_id)
-    settings = settings_of(runtime)
-    patient = Person(client.first_name, client.last_name, client.date_of_birth)
+def _inquiry(facts: repository.InquiryFacts, trace_number: str, today: date, settings: Settings) -> Inquiry:
+    plan = payer(facts.payer_id)
+    patient = Person(facts.first_name, facts.last_name, facts.date_of_birth)
     subscriber = Person(
-        coverage.subscriber_first_name, coverage.subscriber_last_name, coverage.subscriber_date_of_birth
+        facts.subscriber_first_name, facts.subscriber_last_name, facts.subscriber_date_of_birth
     )
     return Inquiry(
-        trace_number=verification_id.hex[:30],
-        payer_name=plan.name if plan else coverage.payer_id,
-        payer_x12_id=plan.x12_payer_id if plan else coverage.payer_id,
-        member_id=coverage.member_id,
-        group_number=coverage.group_number,
-        subscriber=patient if coverage.relationship == "self" else subscriber,
-        patient=None if coverage.relationship == "self" else patient,
-        relationship=coverage.relationship,
-        service_date=today.date(),
+        trace_number=trace_number,
+        payer_name=plan.name if plan else facts.payer_id,
+        payer_x12_id=plan.x12_payer_id if plan else facts.payer_id,
+        member_id=facts.member_id,
+        group_number=facts.group_number,
+        subscriber=patient if facts.relationship == "self" else subscriber,
+        patient=None if facts.relationship == "self" else patient,
+        relationship=facts.relationship,
+        service_date=today,
         receiver_name=settings.receiver_name,
         receiver_npi=settings.receiver_npi,
     )
 
 
-def _http(runtime: Runtime):
+def _http(runtime: Runtime) -> ClearinghouseClient:
     if "clearinghouse_http" not in runtime.extras:
         runtime.extras["clearinghouse_http"] = make_client(settings_of(runtime).clearinghouse_max_connections)
-    return runtime.extras["clearinghouse_http"]
+    client: ClearinghouseClient = runtime.extras["clearinghouse_http"]
+    return client
+
+
+def database_slots(runtime: Runtime) -> Slots:
+    """The verifications' share of the database pool (never more connections than the pool has)."""
+    slots = runtime.extras.get("verification_db_slots")
+    if slots is None:
+        settings = settings_of(runtime)
+        slots = Slots(settings.verification_db_slots or settings.database_pool_size)
+        runtime.extras["verification_db_slots"] = slots
+    gate: Slots = slots
+    return gate
+
+
+Authorize = Callable[[AsyncSession, uuid.UUID], Awaitable[None]]
 
 
 async def verify(
-    *, runtime: Runtime, coverage_id: uuid.UUID, trigger: Trigger, follow_up_case_id: uuid.UUID | None = None
-) -> Verification:
-    """Ask the payer about this coverage now and apply the answer; returns the recorded verification."""
+    *,
+    runtime: Runtime,
+    coverage_id: uuid.UUID,
+    trigger: Trigger,
+    follow_up_case_id: uuid.UUID | None = None,
+    authorize: Authorize | None = None,
+) -> Verified:
+    """Ask the payer about this coverage now and apply the answer; returns what was recorded.
+
+    `authorize(session, client_id)` runs before anything is written (the caller's access rule)."""
     settings = settings_of(runtime)
+    slots = database_slots(runtime)
     now = runtime.clock.now()
-    async with runtime.db.session() as session:
-        coverage = await repository.get(session, coverage_id)
-        if coverage is None:
+    verification_id = uuid.uuid4()
+    async with slots.hold(finishing=False), runtime.db.session() as session:
+        facts = await repository.inquiry_facts(session, coverage_id)
+        if facts is None:
             raise NotFound("No such coverage.")
-        client = await clients_repo.get(session, coverage.client_id)
-        assert client is not None
-        verification_id = uuid.uuid4()
+        if authorize is not None:
+            await authorize(session, facts.client_id)
         raw_270 = render_270(
-            _inquiry(client, coverage, verification_id, now, runtime),
+            _inquiry(facts, verification_id.hex[:30], now.date(), settings),
             sender_id=settings.x12_sender_id,
             receiver_id=settings.x12_receiver_id,
             created=now.replace(tzinfo=None),
         )
-        session.add(
-            Verification(
-                id=verification_id,
-                coverage_id=coverage.id,
-                trigger=trigger,
-                requested_at=now,
-                outcome="pending",
-                raw_270=raw_270,
-            )
+        await repository.add_pending(
+            session,
+            verification_id=verification_id,
+            coverage_id=coverage_id,
+            trigger=trigger,
+            requested_at=now,
+            raw_270=raw_270,
         )
+    # No connection is held from here until the answer is in: the partner is slow, we are not.
     raw_271: str | None = None
     answer: Answer | None = None
     failure: str | None = None
@@ -111,50 +131,100 @@ async def verify(
         failure = f"unreadable answer: {exc}"
     except PayerUnavailable as exc:
         failure = f"payer unavailable: {exc}"
-    async with runtime.db.session() as session:
-        client = await clients_repo.get(session, coverage.client_id, for_update=True)
-        coverage = await repository.get(session, coverage_id, for_update=True)
-        verification = await session.get(Verification, verification_id)
-        assert client is not None
-        assert coverage is not None
-        assert verification is not None
-        done = runtime.clock.now()
-        verification.completed_at = done
-        verification.raw_271 = raw_271
-        case = await cob_repo.get(session, follow_up_case_id, for_update=True) if follow_up_case_id else None
-        if answer is None:
-            verification.outcome = "failed"
-            verification.failure_reason = failure
-            coverage.verification_failures += 1
-            wait = backoff(
-                coverage.verification_failures, base_s=settings.retry_base_s, max_s=settings.retry_max_s
+    pending = Pending(
+        id=verification_id,
+        coverage_id=coverage_id,
+        client_id=facts.client_id,
+        trigger=trigger,
+        requested_at=now,
+        raw_271=raw_271,
+    )
+    async with slots.hold(finishing=True), runtime.db.session() as session:
+        if follow_up_case_id is None:
+            return await record(
+                session=session, runtime=runtime, pending=pending, answer=answer, failure=failure
             )
-            coverage.next_verification_at = done + timedelta(seconds=wait)
-            if case is not None and case.status == "open":
-                case.follow_up_due_at = done + timedelta(seconds=wait)
-                cob_repo.add_event(
-                    session,
-                    case,
-                    at=done,
-                    kind="follow_up_failed",
-                    detail=f"Insurer not reached ({failure}); retrying.",
-                )
-            return verification
-        await _apply(
+        return await _record_follow_up(
             session=session,
             runtime=runtime,
-            client=client,
-            coverage=coverage,
-            verification=verification,
+            pending=pending,
             answer=answer,
+            failure=failure,
+            follow_up_case_id=follow_up_case_id,
         )
+
+
+async def _record_follow_up(
+    *,
+    session: AsyncSession,
+    runtime: Runtime,
+    pending: Pending,
+    answer: Answer | None,
+    failure: str | None,
+    follow_up_case_id: uuid.UUID,
+) -> Verified:
+    """The answer to a COB follow-up: besides the coverage, it resolves (or keeps open) the case."""
+    settings = settings_of(runtime)
+    client = await clients_repo.get(session, pending.client_id, for_update=True)
+    coverage = await coverages_repo.get(session, pending.coverage_id, for_update=True)
+    verification = await session.get(Verification, pending.id)
+    assert client is not None
+    assert coverage is not None
+    assert verification is not None
+    done = runtime.clock.now()
+    verification.completed_at = done
+    verification.raw_271 = pending.raw_271
+    case = await cob_repo.get(session, follow_up_case_id, for_update=True)
+    if answer is None:
+        verification.outcome = "failed"
+        verification.failure_reason = failure
+        coverage.verification_failures += 1
+        wait = backoff(
+            coverage.verification_failures, base_s=settings.retry_base_s, max_s=settings.retry_max_s
+        )
+        coverage.next_verification_at = done + timedelta(seconds=wait)
         if case is not None and case.status == "open":
-            await _follow_up_outcome(
-                session=session, runtime=runtime, case=case, client=client, coverage=coverage, answer=answer
+            case.follow_up_due_at = done + timedelta(seconds=wait)
+            cob_repo.add_event(
+                session,
+                case,
+                at=done,
+                kind="follow_up_failed",
+                detail=f"Insurer not reached ({failure}); retrying.",
             )
-        if coverage.current:
-            await clients.refresh_status(session=session, runtime=runtime, client=client)
-        return verification
+        return _verified(verification, coverage, None)
+    await _apply(
+        session=session,
+        runtime=runtime,
+        client=client,
+        coverage=coverage,
+        verification=verification,
+        answer=answer,
+    )
+    if case is not None and case.status == "open":
+        await _follow_up_outcome(
+            session=session, runtime=runtime, case=case, client=client, coverage=coverage, answer=answer
+        )
+    if coverage.current:
+        await clients.refresh_status(session=session, runtime=runtime, client=client)
+    return _verified(verification, coverage, answer.benefits if verification.snapshot_id else None)
+
+
+def _verified(verification: Verification, coverage: Coverage, benefits: BenefitValues | None) -> Verified:
+    return Verified(
+        id=verification.id,
+        coverage_id=verification.coverage_id,
+        trigger=verification.trigger,
+        outcome=verification.outcome,
+        failure_reason=verification.failure_reason,
+        requested_at=verification.requested_at,
+        completed_at=verification.completed_at,
+        coverage_status=coverage.status,
+        coverage_status_reason=coverage.status_reason,
+        next_verification_at=coverage.next_verification_at,
+        snapshot_id=verification.snapshot_id,
+        benefits=benefits,
+    )
 
 
 async def _apply(
@@ -228,7 +298,7 @@ async def _snapshot(
     new: BenefitValues,
 ) -> uuid.UUID:
     """Store the benefits when they differ from the client's last snapshot, and tell pricing why."""
-    last = await repository.last_snapshot(session, coverage.client_id)
+    last = await coverages_repo.last_snapshot(session, coverage.client_id)
     old = BenefitValues.model_validate(last.values) if last else None
     reason = change_reason(old, new, same_coverage=last is None or last.coverage_id == coverage.id)
     if reason is None and last is not None:

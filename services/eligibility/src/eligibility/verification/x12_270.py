@@ -1,9 +1,11 @@
-"""Builds the X12 005010X279A1 270 eligibility inquiry for one coverage (x12sdk models, validated)."""
+"""Builds the X12 005010X279A1 270 eligibility inquiry for one coverage (x12sdk models, validated; rendered
+once per shape of inquiry and filled in with the member's fields after)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from x12sdk.io import write_transactions
@@ -215,8 +217,7 @@ def _finish(structure: dict[str, Any], control_number: str) -> EligibilityInquir
     return EligibilityInquiry(**structure)
 
 
-def render_270(inquiry: Inquiry, *, sender_id: str, receiver_id: str, created: datetime) -> str:
-    """The complete interchange (ISA..IEA) to send to the clearinghouse."""
+def _model_270(inquiry: Inquiry, *, sender_id: str, receiver_id: str, created: datetime) -> str:
     return write_transactions(
         [build_270(inquiry)],
         sender_id=sender_id,
@@ -224,3 +225,136 @@ def render_270(inquiry: Inquiry, *, sender_id: str, receiver_id: str, created: d
         interchange_control_number=inquiry.control_number,
         created=created,
     )
+
+
+# What differs between two 270s of one shape (same payer, receiver and envelope, self or dependent, with or
+# without a group number). A template is the x12sdk rendering of a 270 carrying these stand-ins, with every
+# element equal to one turned into a slot; the first use of a shape checks it against a real rendering.
+_STAND_INS = {
+    "QQMEMBERQQ": "member_id",
+    "QQGROUPQQ": "group_number",
+    "QQSUBLASTQQ": "subscriber_last",
+    "QQSUBFIRSTQQ": "subscriber_first",
+    "QQPATLASTQQ": "patient_last",
+    "QQPATFIRSTQQ": "patient_first",
+    "18010101": "subscriber_dob",
+    "18020202": "patient_dob",
+    "18030303": "service_date",
+    "QQTRACEQQ": "trace",
+    "040404": "isa_date",
+    "18040404": "gs_date",
+    "0404": "time",
+}
+_STAND_IN_CREATED = datetime(1804, 4, 4, 4, 4)  # noqa: DTZ001 - ISA times are local, naive
+# The X12 separators our writer uses; a name carrying one would end its element or segment.
+_SEPARATORS = str.maketrans("", "", "*~:^\r\n")
+
+
+@dataclass(frozen=True)
+class _Shape:
+    payer_name: str
+    payer_x12_id: str
+    receiver_name: str
+    receiver_npi: str
+    sender_id: str
+    receiver_id: str
+    relationship: str
+    dependent: bool
+    has_group: bool
+    control_number: str
+
+
+def _shape(inquiry: Inquiry, sender_id: str, receiver_id: str) -> _Shape:
+    return _Shape(
+        payer_name=inquiry.payer_name,
+        payer_x12_id=inquiry.payer_x12_id,
+        receiver_name=inquiry.receiver_name,
+        receiver_npi=inquiry.receiver_npi,
+        sender_id=sender_id,
+        receiver_id=receiver_id,
+        relationship=inquiry.relationship,
+        dependent=inquiry.patient is not None and inquiry.relationship != "self",
+        has_group=bool(inquiry.group_number),
+        control_number=inquiry.control_number,
+    )
+
+
+def _stand_in(shape: _Shape) -> Inquiry:
+    return Inquiry(
+        trace_number="QQTRACEQQ",
+        payer_name=shape.payer_name,
+        payer_x12_id=shape.payer_x12_id,
+        member_id="QQMEMBERQQ",
+        group_number="QQGROUPQQ" if shape.has_group else None,
+        subscriber=Person("QQSUBFIRSTQQ", "QQSUBLASTQQ", date(1801, 1, 1)),
+        patient=Person("QQPATFIRSTQQ", "QQPATLASTQQ", date(1802, 2, 2)) if shape.dependent else None,
+        relationship=shape.relationship,
+        service_date=date(1803, 3, 3),
+        receiver_name=shape.receiver_name,
+        receiver_npi=shape.receiver_npi,
+        control_number=shape.control_number,
+    )
+
+
+def _slots(inquiry: Inquiry, created: datetime) -> dict[str, str]:
+    patient = inquiry.patient or inquiry.subscriber
+
+    def name(value: str, limit: int) -> str:
+        return _x12_name(value.translate(_SEPARATORS), limit)
+
+    return {
+        "member_id": inquiry.member_id.translate(_SEPARATORS),
+        "group_number": (inquiry.group_number or "").translate(_SEPARATORS),
+        "subscriber_last": name(inquiry.subscriber.last_name, 60),
+        "subscriber_first": name(inquiry.subscriber.first_name, 35),
+        "patient_last": name(patient.last_name, 60),
+        "patient_first": name(patient.first_name, 35),
+        "subscriber_dob": inquiry.subscriber.date_of_birth.strftime("%Y%m%d"),
+        "patient_dob": patient.date_of_birth.strftime("%Y%m%d"),
+        "service_date": inquiry.service_date.strftime("%Y%m%d"),
+        "trace": inquiry.trace_number[:30].translate(_SEPARATORS),
+        "isa_date": created.strftime("%y%m%d"),
+        "gs_date": created.strftime("%Y%m%d"),
+        "time": created.strftime("%H%M"),
+    }
+
+
+@lru_cache(maxsize=256)
+def _template(shape: _Shape) -> str | None:
+    """The 270 of this shape with a `{slot}` for every member field; None if it cannot be made faithful."""
+    stand_in = _stand_in(shape)
+    rendered = _model_270(
+        stand_in, sender_id=shape.sender_id, receiver_id=shape.receiver_id, created=_STAND_IN_CREATED
+    )
+    segments = []
+    for segment in rendered.replace("{", "{{").replace("}", "}}").split("~"):
+        elements = segment.split("*")
+        segments.append("*".join("{" + _STAND_INS[e] + "}" if e in _STAND_INS else e for e in elements))
+    template = "~".join(segments)
+    # Proof on a second inquiry of the same shape: the template filled must be what x12sdk writes.
+    probe = replace(
+        stand_in,
+        trace_number="0A1B2C3D",
+        member_id="PROBE0001",
+        group_number="G-1" if shape.has_group else None,
+        subscriber=Person("Grace", "Hopper", date(1970, 12, 9)),
+        patient=Person("Alan", "Hopper", date(2001, 6, 23)) if shape.dependent else None,
+        service_date=date(2026, 7, 8),
+    )
+    probe_created = datetime(2026, 7, 8, 9, 10)  # noqa: DTZ001 - as above
+    expected = _model_270(
+        probe, sender_id=shape.sender_id, receiver_id=shape.receiver_id, created=probe_created
+    )
+    if template.format_map(_slots(probe, probe_created)) != expected:
+        return None
+    return template
+
+
+def render_270(inquiry: Inquiry, *, sender_id: str, receiver_id: str, created: datetime) -> str:
+    """The complete interchange (ISA..IEA) to send to the clearinghouse.
+
+    Built once per shape by x12sdk (a validated model) and filled in with the member's fields after."""
+    template = _template(_shape(inquiry, sender_id, receiver_id))
+    if template is None:
+        return _model_270(inquiry, sender_id=sender_id, receiver_id=receiver_id, created=created)
+    return template.format_map(_slots(inquiry, created))
