@@ -1,5 +1,12 @@
 """The audit log: who did what to which record, when, from where, with what outcome. Append-only (a
-trigger refuses UPDATE and DELETE), written in small batches off the request path, queryable by ops."""
+trigger refuses UPDATE and DELETE), queryable by ops.
+
+What is guaranteed: a request that reached a service with a method that can change something (POST, PUT,
+PATCH, DELETE) has its entry written before its answer leaves the gateway (`record_now`; should the write
+fail, the answer still goes out, the failure is logged and the entry is retried with the next batch). Every
+other entry (reads, and requests refused at the door, which changed nothing) is written in batches every
+`audit_flush_interval_s` off the request path: a gateway that dies without stopping loses at most that
+interval's entries of those; a stopping gateway writes what is left, and a read of the log writes first."""
 
 from __future__ import annotations
 
@@ -50,9 +57,18 @@ class AuditLog:
         self._task: asyncio.Task[None] | None = None
 
     def record(self, **entry: Any) -> None:
+        """Queue an entry for the next batch."""
         entry["outcome"] = outcome_of(entry["status"])
         entry["target_client_id"] = target_client(entry["path"])
         self._pending.append(entry)
+
+    async def record_now(self, **entry: Any) -> None:
+        """Write an entry (with any queued before it, so ids keep their order) before returning."""
+        self.record(**entry)
+        try:
+            await self.flush()
+        except Exception as exc:
+            log.warning("audit write failed; will retry", extra={"error": type(exc).__name__})
 
     async def flush(self) -> None:
         if not self._pending:

@@ -22,8 +22,8 @@ from gateway.audit import AuditLog
 from gateway.auth import TokenVerifier
 from gateway.config import Settings
 from gateway.docs import OpenApiAggregator, asyncapi_html
-from gateway.door import authenticate, handle
-from gateway.proxy import make_client, upstream_url
+from gateway.door import Door, authenticate
+from gateway.proxy import Upstreams, upstream_url
 from gateway.ratelimit import RateLimits
 from gateway.routes import SERVICES
 from gateway.security import SecurityHeadersMiddleware
@@ -32,8 +32,6 @@ from kit.errors import Forbidden, NotFound, install_error_handlers, problem, pro
 from kit.logging import configure_logging
 from kit.metrics import metrics_endpoint
 from kit.middleware import RequestContextMiddleware
-
-PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 class AuditEventOut(BaseModel):
@@ -115,7 +113,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if configure_logs:
             configure_logging("gateway", settings.log_level)
-        app.state.http = make_client(settings)
+        app.state.upstreams = Upstreams(settings)
+        app.state.http = app.state.upstreams.http_client()
         app.state.docs = OpenApiAggregator(settings, app.state.http)
         app.state.verifier = TokenVerifier.from_settings(settings)
         app.state.limits = RateLimits(settings)
@@ -137,6 +136,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
                 await app.state.audit.stop()
             await db.dispose()
             await app.state.http.aclose()
+            await app.state.upstreams.aclose()
 
     app = FastAPI(
         title="Parity gateway",
@@ -214,7 +214,9 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             )
 
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
-    app.add_route("/v1/{path:path}", handle, methods=PROXY_METHODS, include_in_schema=False)
+    # Forwarded /v1 requests are answered by the Door, inside the middlewares below and before FastAPI's
+    # routing (which serves the gateway's own endpoints, /v1/audit-events among them).
+    app.add_middleware(Door, state=app.state)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -7,20 +7,31 @@ gateway forwards the path unchanged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class Route:
     pattern: str
     service: str
+    # The pattern's segments, split once here rather than on every request.
+    parts: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parts", tuple(self.pattern.strip("/").split("/")))
 
     def matches(self, path: str) -> bool:
-        want = self.pattern.strip("/").split("/")
-        have = path.strip("/").split("/")
+        return self.matches_parts(path.strip("/").split("/"))
+
+    def matches_parts(self, have: list[str]) -> bool:
+        want = self.parts
         if len(have) < len(want):
             return False
-        return all(w == "*" or w == h for w, h in zip(want, have, strict=False))
+        # A loop, not all(<generator>): this runs for a dozen routes on every request.
+        for w, h in zip(want, have, strict=False):  # noqa: SIM110
+            if w != h and w != "*":
+                return False
+        return True
 
 
 ROUTES: tuple[Route, ...] = (
@@ -60,7 +71,8 @@ SERVICES = ("eligibility", "claims", "pricing", "notifications")
 
 def route_for(path: str) -> Route | None:
     """The route owning a public path, or None."""
+    have = path.strip("/").split("/")
     for route in ROUTES:
-        if route.matches(path):
+        if route.matches_parts(have):
             return route
     return None
