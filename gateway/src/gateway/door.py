@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from gateway.audit import AuditLog
 from gateway.auth import AuthError, TokenVerifier, Verified
@@ -101,20 +101,28 @@ def _has_dot_segment(path: str) -> bool:
     return "/." in path and any(seg in (".", "..") for seg in path.split("/"))
 
 
+def door_route(scope: Scope) -> tuple[bool, Route | None]:
+    """Whether the door answers this request (a /v1 path the gateway does not serve itself), and its route."""
+    if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+        return False, None
+    route = route_for(scope["path"])
+    return route is None or route.service != "gateway", route
+
+
 class Door:
-    def __init__(self, app: ASGIApp, *, state: State) -> None:
-        self.app = app
+    """The ASGI app that answers forwarded requests (`door_route`); the caller sets scope["route"]."""
+
+    def __init__(self, state: State) -> None:
         self.state = state  # the app's state: settings, and what the lifespan creates
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
-            await self.app(scope, receive, send)
-            return
-        route = route_for(scope["path"])
-        if route is not None and route.service == "gateway":
-            await self.app(scope, receive, send)
-            return
-        answer = await self.answer(scope, receive, route)
+        try:
+            answer = await self.answer(scope, receive, scope.get("route"))
+        except Exception:
+            # What FastAPI's handler would answer, but inside the middlewares (request id, security headers).
+            log.exception("unhandled error", extra={"path": scope["path"]})
+            detail = "Something went wrong on our side; it has been logged."
+            answer = problem(500, "internal-error", "Internal error", detail, scope["path"])
         if isinstance(answer, Reply):
             await answer.send(send, head=scope["method"] == "HEAD")
         else:

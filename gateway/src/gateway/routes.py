@@ -20,6 +20,11 @@ class Route:
     def __post_init__(self) -> None:
         object.__setattr__(self, "parts", tuple(self.pattern.strip("/").split("/")))
 
+    @property
+    def path(self) -> str:
+        """The pattern, as the route template in access logs and metrics (like a Starlette route's path)."""
+        return self.pattern
+
     def matches(self, path: str) -> bool:
         return self.matches_parts(path.strip("/").split("/"))
 
@@ -69,10 +74,25 @@ ROUTES: tuple[Route, ...] = (
 SERVICES = ("eligibility", "claims", "pricing", "notifications")
 
 
+def _by_resource(routes: tuple[Route, ...]) -> dict[str, tuple[Route, ...]]:
+    # Every pattern is /v1/<resource>/...: a path is only ever compared with its resource's patterns.
+    index: dict[str, list[Route]] = {}
+    for route in routes:
+        if len(route.parts) < 2 or route.parts[1] == "*":
+            raise ValueError(f"route {route.pattern} names no resource after /v1")
+        index.setdefault(route.parts[1], []).append(route)
+    return {resource: tuple(candidates) for resource, candidates in index.items()}
+
+
+_BY_RESOURCE = _by_resource(ROUTES)
+
+
 def route_for(path: str) -> Route | None:
     """The route owning a public path, or None."""
     have = path.strip("/").split("/")
-    for route in ROUTES:
+    if len(have) < 2:
+        return None
+    for route in _BY_RESOURCE.get(have[1], ()):
         if route.matches_parts(have):
             return route
     return None
