@@ -34,6 +34,8 @@ HOP_BY_HOP = frozenset(
         b"upgrade",
         b"host",
         b"content-length",
+        # The gateway has the whole body before it forwards: nothing for the service to wait on.
+        b"expect",
     }
 )
 # Identity and trust headers are set by the gateway only; whatever a caller sends is dropped.
@@ -41,8 +43,9 @@ GATEWAY_OWNED = frozenset(
     {b"x-internal-token", b"x-forwarded-for", b"x-request-id", b"traceparent", b"tracestate"}
 )
 GATEWAY_OWNED_PREFIX = b"x-parity-"
-# Response headers not passed back: hop-by-hop ones, and the request id (the gateway sets its own).
-NOT_RETURNED = HOP_BY_HOP - {b"content-length"} | {b"x-request-id"}
+# Response headers not passed back: hop-by-hop ones, the request id, the date and the server name (the
+# gateway's middleware and server set their own; passing the service's on sent each of them twice).
+NOT_RETURNED = HOP_BY_HOP - {b"content-length"} | {b"x-request-id", b"date", b"server"}
 # Answers up to this size (by Content-Length) are read whole and sent in one message; larger ones stream.
 BUFFER_LIMIT = 256 * 1024
 NO_BODY_STATUSES = frozenset({204, 304})
