@@ -9,6 +9,7 @@ counting within that time), the number of entries is capped, and a refusal is ne
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -40,6 +41,7 @@ class Verified:
     checked_until: float  # when the signature must be checked again
 
     def usable(self, now: float) -> bool:
+        """Valid now, and recently enough checked to be taken from the cache."""
         return self.not_before <= now < self.expires and now < self.checked_until
 
 
@@ -48,7 +50,7 @@ class TokenVerifier:
     settings: Settings
     public_key: Any = None
     jwks: PyJWKClient | None = None
-    clock: Any = time.time
+    clock: Callable[[], float] = time.time
     _cache: dict[str, Verified] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -77,6 +79,11 @@ class TokenVerifier:
                 return hit
             del self._cache[token]  # out of its window: verified from scratch, which says why
         verified = self._verify(token, now)
+        # PyJWT checked the time claims against its own clock; these checks make `clock` the only clock.
+        if now >= verified.expires:
+            raise AuthError("The token has expired.")
+        if now < verified.not_before:
+            raise AuthError("The token is not valid yet.")
         size = self.settings.jwt_cache_size
         if size > 0 and verified.usable(now):
             if len(self._cache) >= size:
@@ -84,6 +91,11 @@ class TokenVerifier:
                 del self._cache[next(iter(self._cache))]
             self._cache[token] = verified
         return verified
+
+    @property
+    def remembered(self) -> int:
+        """How many verified tokens are cached."""
+        return len(self._cache)
 
     def _verify(self, token: str, now: float) -> Verified:
         s = self.settings

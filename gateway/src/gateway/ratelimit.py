@@ -27,6 +27,9 @@ class MemoryWindows:
         self._windows: dict[str, list[float]] = {}  # key -> [hits, end of window]
         self._next_sweep = 0.0
 
+    def __len__(self) -> int:
+        return len(self._windows)
+
     def hit(self, key: str) -> float | None:
         """None when the hit is within the limit, else the seconds until the window ends."""
         now = self.clock()
