@@ -5,6 +5,7 @@ are answered, and answers come back whole (small, large, streamed, HEAD) with no
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator, MutableMapping
@@ -66,7 +67,7 @@ def service() -> FastAPI:
     @app.api_route("/{path:path}", methods=["GET", "HEAD"])
     async def anything_else(path: str, request: Request) -> dict[str, str]:
         app.state.hits.append(request.url.path)
-        return {"reached": path}
+        return {"reached": path, "query": request.url.query, "name": request.query_params.get("name", "")}
 
     return app
 
@@ -163,7 +164,9 @@ def test_memory_rate_limit_windows_end_and_ended_ones_are_dropped() -> None:
     assert windows.hit("a") is None
 
 
-async def asgi_get(app: FastAPI, raw_path: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+async def asgi_get(
+    app: FastAPI, raw_path: bytes, headers: dict[str, str], query: bytes = b""
+) -> tuple[int, bytes]:
     """One request straight through ASGI, with the path exactly as given (HTTP clients resolve `..`)."""
     path = raw_path.decode().replace("%2e", ".")
     scope = {
@@ -174,7 +177,7 @@ async def asgi_get(app: FastAPI, raw_path: bytes, headers: dict[str, str]) -> tu
         "scheme": "http",
         "path": path,
         "raw_path": raw_path,
-        "query_string": b"",
+        "query_string": query,
         "root_path": "",
         "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
         "client": ("127.0.0.1", 40000),
@@ -210,6 +213,21 @@ async def test_dot_segments_never_reach_a_service(
             assert status == 404, raw
             assert b"not-found" in body
             assert len(hits) == before, raw
+
+
+async def test_a_query_string_reaches_the_service_as_sent_or_percent_encoded_when_raw_bytes_came(
+    settings_for: Callable[..., Settings],
+) -> None:
+    settings = settings_for()
+    auth = bearer(settings, "ops")
+    app = create_app(settings, configure_logs=False)
+    async with app.router.lifespan_context(app):
+        status, body = await asgi_get(app, b"/v1/payers/q", auth, query=b"name=caf%C3%A9&x=a+b")
+        assert status == 200
+        assert json.loads(body) == {"reached": "v1/payers/q", "query": "name=caf%C3%A9&x=a+b", "name": "café"}
+        status, body = await asgi_get(app, b"/v1/payers/q", auth, query="name=café".encode())
+        assert status == 200
+        assert json.loads(body)["name"] == "café"
 
 
 async def test_answers_come_back_whole_once_without_the_services_date_and_server(

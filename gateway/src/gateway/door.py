@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from urllib.parse import quote_from_bytes
 
 from starlette.datastructures import State
 from starlette.requests import Request
@@ -35,6 +36,8 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _AUTHORIZATION = b"authorization"
 _CONTENT_LENGTH = b"content-length"
 _IDEMPOTENCY_KEY = IDEMPOTENCY_HEADER.encode()
+# Characters kept as they are when a query string has to be percent-encoded (`%` keeps existing escapes).
+QUERY_SAFE = "!$%&'()*+,-./:;=?@_~"
 
 
 class ClientGone(Exception):
@@ -212,15 +215,15 @@ class Door:
         limited = await self._limited("ip", ip, path)
         if limited is not None:
             return limited
-        authorization = declared = idempotency_key = b""
+        authorization = declared = idempotency_key = None  # the first of each, as Starlette's headers.get
         for k, v in scope["headers"]:
             if k == _AUTHORIZATION:
-                authorization = v
+                authorization = v if authorization is None else authorization
             elif k == _CONTENT_LENGTH:
-                declared = v
+                declared = v if declared is None else declared
             elif k == _IDEMPOTENCY_KEY:
-                idempotency_key = v
-        verified = check_bearer(state.verifier, authorization.decode("latin-1"), path)
+                idempotency_key = v if idempotency_key is None else idempotency_key
+        verified = check_bearer(state.verifier, (authorization or b"").decode("latin-1"), path)
         if isinstance(verified, Response):
             return verified
         attempt.principal = principal = verified.principal
@@ -230,11 +233,12 @@ class Door:
         if principal.role == "partner" and method not in READ_METHODS:
             return problem(403, "forbidden", "Forbidden", "Partner access is read-only.", path)
         idempotent = required_for(method, path)
-        key = idempotency_key.decode("latin-1").strip()
+        key = (idempotency_key or b"").decode("latin-1").strip()
         if idempotent and (refused := missing_key(key, path)) is not None:
             return refused
         limit = settings.max_request_bytes
-        body = None if declared.isdigit() and int(declared) > limit else await _read_body(receive, limit)
+        too_big = declared is not None and declared.isdigit() and int(declared) > limit
+        body = None if too_big else await _read_body(receive, limit)
         if body is None:
             return problem(
                 413,
@@ -249,8 +253,12 @@ class Door:
         target = raw.partition(b"?")[0].decode("latin-1")
         if not target.isascii() or not target.isprintable() or " " in target:
             return _not_found(path)
-        if scope.get("query_string"):
-            target += "?" + scope["query_string"].decode("latin-1")
+        query: bytes = scope.get("query_string", b"")
+        if query:
+            text = query.decode("latin-1")
+            if not text.isascii() or not text.isprintable() or " " in text:
+                text = quote_from_bytes(query, safe=QUERY_SAFE)  # what an HTTP client would have sent
+            target += "?" + text
         headers = forward_headers(
             scope["headers"],
             [
