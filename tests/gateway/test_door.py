@@ -39,7 +39,11 @@ def service() -> FastAPI:
     @app.get("/v1/payers")
     async def payers(request: Request) -> dict[str, Any]:
         app.state.hits.append(request.url.path)
-        return {"cookie": request.headers.get("cookie"), "expect": request.headers.get("expect")}
+        return {
+            "cookie": request.headers.get("cookie"),
+            "expect": request.headers.get("expect"),
+            "authorization": request.headers.get("authorization"),
+        }
 
     @app.get("/v1/payers/big")
     async def big() -> Response:
@@ -247,6 +251,7 @@ async def test_answers_come_back_whole_once_without_the_services_date_and_server
             head = await client.head("/v1/payers/a/b", headers=auth)
     assert small.status_code == 200
     assert small.json()["expect"] is None
+    assert small.json()["authorization"] is None  # the bearer token stays at the door
     assert big.content == BIG
     assert int(big.headers["content-length"]) == len(BIG)
     assert streamed.text == "".join(f"chunk {i}\n" for i in range(50))

@@ -43,6 +43,8 @@ GATEWAY_OWNED = frozenset(
     {b"x-internal-token", b"x-forwarded-for", b"x-request-id", b"traceparent", b"tracestate"}
 )
 GATEWAY_OWNED_PREFIX = b"x-parity-"
+# The caller's credentials stay at the door: services trust the verified identity the gateway sends.
+NOT_FORWARDED = HOP_BY_HOP | GATEWAY_OWNED | {b"authorization"}
 # Response headers not passed back: hop-by-hop ones, the request id, the date and the server name (the
 # gateway's middleware and server set their own; passing the service's on sent each of them twice).
 NOT_RETURNED = HOP_BY_HOP - {b"content-length"} | {b"x-request-id", b"date", b"server"}
@@ -56,11 +58,12 @@ def upstream_url(settings: Settings, service: str) -> str:
 
 
 def forward_headers(raw: list[tuple[bytes, bytes]], extra: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The caller's headers minus hop-by-hop and gateway-owned ones, then the gateway's own (`extra`)."""
+    """The caller's headers minus hop-by-hop ones, gateway-owned ones and its bearer token, then the gateway's
+    own (`extra`)."""
     headers = [
         (k.decode("latin-1"), v.decode("latin-1"))
         for k, v in raw
-        if k not in HOP_BY_HOP and k not in GATEWAY_OWNED and not k.startswith(GATEWAY_OWNED_PREFIX)
+        if k not in NOT_FORWARDED and not k.startswith(GATEWAY_OWNED_PREFIX)
     ]
     headers += extra
     headers += inject({}).items()  # the gateway's span is the parent of the service's
