@@ -1,9 +1,16 @@
 """Bearer-token authentication at the door: PyJWT with the algorithm pinned, signature, `exp`, `nbf`,
-`iss` and `aud` checked (RFC 8725). The verified identity goes to the services as `x-parity-*` headers."""
+`iss` and `aud` checked (RFC 8725). The verified identity goes to the services as `x-parity-*` headers.
+
+A token that verified is remembered, keyed by its exact string, so the RS256 check and the claim parsing do
+not run again for each request carrying it: the time claims (`exp`, `nbf`, `iat`) are checked against the
+clock on every use, an entry is kept at most `jwt_cache_max_age_s` (a key withdrawn from the JWKS stops
+counting within that time), the number of entries is capped, and a refusal is never remembered."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -23,11 +30,28 @@ class AuthError(Exception):
         self.detail = detail
 
 
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """A token that verified: who it proves, the headers saying so, and the window it is valid in."""
+
+    principal: Principal
+    headers: tuple[tuple[str, str], ...]
+    not_before: int  # the later of nbf and iat, leeway already taken off
+    expires: int  # exp, leeway already added
+    checked_until: float  # when the signature must be checked again
+
+    def usable(self, now: float) -> bool:
+        """Valid now, and recently enough checked to be taken from the cache."""
+        return self.not_before <= now < self.expires and now < self.checked_until
+
+
 @dataclass
 class TokenVerifier:
     settings: Settings
     public_key: Any = None
     jwks: PyJWKClient | None = None
+    clock: Callable[[], float] = time.time
+    _cache: dict[str, Verified] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
@@ -44,6 +68,36 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Principal:
         """The principal a token proves, or AuthError saying why not."""
+        return self.check(token).principal
+
+    def check(self, token: str) -> Verified:
+        """What a token proves (remembered while it stays valid), or AuthError saying why not."""
+        now = self.clock()
+        hit = self._cache.get(token)
+        if hit is not None:
+            if hit.usable(now):
+                return hit
+            del self._cache[token]  # out of its window: verified from scratch, which says why
+        verified = self._verify(token, now)
+        # PyJWT checked the time claims against its own clock; these checks make `clock` the only clock.
+        if now >= verified.expires:
+            raise AuthError("The token has expired.")
+        if now < verified.not_before:
+            raise AuthError("The token is not valid yet.")
+        size = self.settings.jwt_cache_size
+        if size > 0 and verified.usable(now):
+            if len(self._cache) >= size:
+                # Drop the oldest entry (dicts keep insertion order); a hot token is simply verified again.
+                del self._cache[next(iter(self._cache))]
+            self._cache[token] = verified
+        return verified
+
+    @property
+    def remembered(self) -> int:
+        """How many verified tokens are cached."""
+        return len(self._cache)
+
+    def _verify(self, token: str, now: float) -> Verified:
         s = self.settings
         try:
             if self.jwks is not None:
@@ -77,4 +131,16 @@ class TokenVerifier:
             raise AuthError("The token carries a malformed client or provider id.") from exc
         if role == "provider" and provider_id is None:
             raise AuthError("A provider token must name its provider_id.")
-        return Principal(subject=str(claims["sub"]), role=role, client_id=client_id, provider_id=provider_id)
+        principal = Principal(
+            subject=str(claims["sub"]), role=role, client_id=client_id, provider_id=provider_id
+        )
+        leeway = s.jwt_leeway_s
+        # PyJWT checked these as integers (and required `exp` and `iat`); the same reading is kept here.
+        not_before = max(int(claims.get("nbf", claims["iat"])), int(claims["iat"])) - leeway
+        return Verified(
+            principal=principal,
+            headers=tuple(principal.headers().items()),
+            not_before=not_before,
+            expires=int(claims["exp"]) + leeway,
+            checked_until=now + s.jwt_cache_max_age_s,
+        )

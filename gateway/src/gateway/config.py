@@ -24,6 +24,13 @@ class Settings(KitSettings):
     jwt_public_key_pem: str | None = Field(default=None, description="PEM public key that signs tokens.")
     jwt_jwks_url: str | None = Field(default=None, description="JWKS URL of the identity provider.")
     jwt_leeway_s: int = 30
+    jwt_cache_size: int = Field(
+        default=10_000, description="Verified tokens remembered (0: verify the signature on every request)."
+    )
+    jwt_cache_max_age_s: float = Field(
+        default=60.0,
+        description="How long a verified token is trusted before its signature is checked again.",
+    )
     dev_issuer_enabled: bool = Field(
         default=False,
         description="Mint demo tokens at POST /dev/tokens (development only, refused in production).",

@@ -147,6 +147,21 @@ def path_methods(doc: dict[str, Any]) -> list[tuple[re.Pattern[str], frozenset[s
     return table
 
 
+MethodIndex = dict[tuple[int, str | None], list[tuple[re.Pattern[str], frozenset[str]]]]
+
+
+def index_methods(doc: dict[str, Any]) -> MethodIndex:
+    """`path_methods` grouped by (number of segments, the resource segment after /v1) so that a request is
+    matched against the few templates that could fit it, not all of them. A template whose resource segment
+    holds a parameter goes under None."""
+    index: MethodIndex = {}
+    for (regex, methods), template in zip(path_methods(doc), doc.get("paths", {}), strict=True):
+        parts = template.split("/")
+        resource = parts[2] if len(parts) > 2 and "{" not in parts[2] else None
+        index.setdefault((len(parts), resource), []).append((regex, methods))
+    return index
+
+
 class OpenApiAggregator:
     """Fetches and caches the services' specs; a service that is down is left out until it is back."""
 
@@ -154,7 +169,7 @@ class OpenApiAggregator:
         self.settings = settings
         self.client = client
         self._cached: tuple[float, dict[str, Any]] | None = None
-        self._methods: list[tuple[re.Pattern[str], frozenset[str]]] = []
+        self._methods: MethodIndex = {}
         self._last_attempt = -1e9
         self._lock = asyncio.Lock()
 
@@ -187,7 +202,7 @@ class OpenApiAggregator:
                 doc["info"]["x-missing-services"] = missing
             else:
                 self._cached = (now, doc)  # only a complete document is cached
-                self._methods = path_methods(doc)
+                self._methods = index_methods(doc)
             return doc
 
     async def ensure_methods(self, own_spec: dict[str, Any] | None) -> None:
@@ -200,8 +215,15 @@ class OpenApiAggregator:
 
     def allowed_methods(self, path: str) -> frozenset[str] | None:
         """The methods documented for a concrete path, or None when the (complete) docs do not know it."""
-        matches = [methods for regex, methods in self._methods if regex.match(path)]
-        return frozenset().union(*matches) if matches else None
+        parts = path.split("/")
+        n = len(parts)
+        candidates = self._methods.get((n, parts[2] if n > 2 else None), [])
+        if n > 2:
+            candidates = candidates + self._methods.get((n, None), [])
+        matches = [methods for regex, methods in candidates if regex.match(path)]
+        if not matches:
+            return None
+        return matches[0] if len(matches) == 1 else frozenset().union(*matches)
 
 
 def asyncapi_html() -> str:

@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import func
-from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from gateway.models import idempotency_keys
+from gateway.proxy import Reply
 from gateway.routes import Route
 from kit.db import Database
 from kit.errors import problem
@@ -41,31 +41,40 @@ def requires_key(path: str) -> bool:
     )
 
 
-def required_for(request: Request) -> bool:
-    return request.method == "POST" and requires_key(request.url.path)
+def required_for(method: str, path: str) -> bool:
+    return method == "POST" and requires_key(path)
+
+
+def missing_key(key: str, path: str) -> Response | None:
+    """The 400 to answer when the Idempotency-Key header is missing or too long, else None."""
+    if key and len(key) <= 200:
+        return None
+    return problem(
+        400,
+        "idempotency-key-required",
+        "Idempotency-Key required",
+        "This request moves money or creates a claim: send an Idempotency-Key header (at most 200 characters).",
+        path,
+    )
 
 
 async def with_idempotency(
-    request: Request, subject: str, db: Database, call: Callable[[], Awaitable[Response]]
+    *,
+    subject: str,
+    key: str,
+    method: str,
+    path: str,
+    body: bytes,
+    db: Database,
+    call: Callable[[], Awaitable[Reply | Response]],
 ) -> Response:
     """Run `call` at most once per (subject, Idempotency-Key); replay or refuse repeats."""
-    path = request.url.path
-    key = request.headers.get(HEADER, "").strip()
-    if not key or len(key) > 200:
-        return problem(
-            400,
-            "idempotency-key-required",
-            "Idempotency-Key required",
-            "This request moves money or creates a claim: send an Idempotency-Key header (at most 200 characters).",
-            path,
-        )
-    body = await request.body()
-    digest = hashlib.sha256(request.method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
+    digest = hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
     t = idempotency_keys
     async with db.session() as session:
         claimed = await session.execute(
             pg_insert(t)
-            .values(subject=subject, key=key, method=request.method, path=path, request_hash=digest)
+            .values(subject=subject, key=key, method=method, path=path, request_hash=digest)
             .on_conflict_do_nothing()
             .returning(t.c.key)
         )
@@ -99,36 +108,35 @@ async def with_idempotency(
         return Response(existing["response_body"] or b"", status_code=existing["status"], headers=headers)
 
     try:
-        response = await call()
-        if isinstance(response, StreamingResponse):
-            chunks = [chunk async for chunk in response.body_iterator]
-            content = b"".join(
-                c if isinstance(c, bytes) else bytes(c) if isinstance(c, memoryview) else c.encode()
-                for c in chunks
-            )
-        else:  # a problem the door answered itself (413, 502, 504)
-            content = bytes(response.body)
+        answer = await call()
+        if isinstance(answer, Reply):
+            content = await answer.read()
+            status = answer.status
+            headers = {
+                k.decode("latin-1"): v.decode("latin-1")
+                for k, v in answer.headers
+                if k not in (b"content-length", b"x-request-id")
+            }
+        else:  # a problem the door answered itself (502, 504)
+            content = bytes(answer.body)
+            status = answer.status_code
+            headers = {k: v for k, v in answer.headers.items() if k not in ("content-length", "x-request-id")}
     except BaseException:
         async with db.session() as session:
             await session.execute(delete(t).where(t.c.subject == subject, t.c.key == key))
         raise
-    headers = {
-        k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "x-request-id")
-    }
     async with db.session() as session:
-        if response.status_code >= 500:
+        if status >= 500:
             await session.execute(delete(t).where(t.c.subject == subject, t.c.key == key))
         else:
             await session.execute(
                 update(t)
                 .where(t.c.subject == subject, t.c.key == key)
                 .values(
-                    status=response.status_code,
+                    status=status,
                     response_headers=headers,
                     response_body=content,
                     completed_at=func.now(),
                 )
             )
-    if response.background is not None:
-        await response.background()
-    return Response(content, status_code=response.status_code, headers=headers)
+    return Response(content, status_code=status, headers=headers)

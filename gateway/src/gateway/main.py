@@ -16,14 +16,16 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contracts import asyncapi
 from gateway.audit import AuditLog
 from gateway.auth import TokenVerifier
 from gateway.config import Settings
 from gateway.docs import OpenApiAggregator, asyncapi_html
-from gateway.door import authenticate, handle
-from gateway.proxy import make_client, upstream_url
+from gateway.door import Door, authenticate, door_route
+from gateway.proxy import Upstreams, upstream_url
 from gateway.ratelimit import RateLimits
 from gateway.routes import SERVICES
 from gateway.security import SecurityHeadersMiddleware
@@ -32,8 +34,6 @@ from kit.errors import Forbidden, NotFound, install_error_handlers, problem, pro
 from kit.logging import configure_logging
 from kit.metrics import metrics_endpoint
 from kit.middleware import RequestContextMiddleware
-
-PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 class AuditEventOut(BaseModel):
@@ -108,6 +108,40 @@ async def list_audit_events(
     return rows
 
 
+class GatewayApp(FastAPI):
+    """FastAPI for the gateway's own endpoints; a forwarded /v1 request goes through the same middlewares
+    straight to the Door, skipping FastAPI's own layers (error and telemetry middlewares, routing), which it
+    does not use."""
+
+    door: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.door is not None:
+            forwarded, route = door_route(scope)
+            if forwarded:
+                if route is not None:
+                    scope["route"] = route
+                await self.door(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+def middlewares(settings: Settings) -> list[Middleware]:
+    """Outermost first: request id, access log and metrics; security headers; CORS."""
+    return [
+        Middleware(RequestContextMiddleware, service="gateway"),
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["authorization", "content-type", "idempotency-key", "x-request-id"],
+            expose_headers=["x-request-id", "retry-after"],
+            max_age=600,
+        ),
+    ]
+
+
 def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> FastAPI:
     settings = settings or Settings()
 
@@ -115,7 +149,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if configure_logs:
             configure_logging("gateway", settings.log_level)
-        app.state.http = make_client(settings)
+        app.state.upstreams = Upstreams(settings)
+        app.state.http = app.state.upstreams.http_client()
         app.state.docs = OpenApiAggregator(settings, app.state.http)
         app.state.verifier = TokenVerifier.from_settings(settings)
         app.state.limits = RateLimits(settings)
@@ -137,10 +172,12 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
                 await app.state.audit.stop()
             await db.dispose()
             await app.state.http.aclose()
+            await app.state.upstreams.aclose()
 
-    app = FastAPI(
+    app = GatewayApp(
         title="Parity gateway",
         lifespan=lifespan,
+        middleware=middlewares(settings),
         openapi_url=None,  # /openapi.json is the aggregated document below
         docs_url=None,
         redoc_url=None,
@@ -214,15 +251,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             )
 
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
-    app.add_route("/v1/{path:path}", handle, methods=PROXY_METHODS, include_in_schema=False)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        allow_headers=["authorization", "content-type", "idempotency-key", "x-request-id"],
-        expose_headers=["x-request-id", "retry-after"],
-        max_age=600,
-    )
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(RequestContextMiddleware, service="gateway")
+    door: ASGIApp = Door(app.state)
+    for cls, args, kwargs in reversed(middlewares(settings)):
+        door = cls(door, *args, **kwargs)
+    app.door = door
     return app

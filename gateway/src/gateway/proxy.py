@@ -1,152 +1,228 @@
-"""Forwarding: one shared httpx.AsyncClient, explicit pool limits and timeouts, streamed responses that
-are always closed; upstream down -> 502, upstream slow -> 504, both problem+json."""
+"""Forwarding: one aiohttp pool per upstream service, explicit limits and timeouts. Headers stay the bytes
+they arrived as (filtered, never re-parsed into objects); a small answer is read whole and sent back in one
+piece, a large one streamed; the upstream connection is always released. Upstream down -> 502, upstream
+slow -> 504, both problem+json."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
+import aiohttp
 import httpx
-from starlette.background import BackgroundTask
-from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import JSONResponse
+from starlette.types import Send
+from yarl import URL
 
 from gateway.config import Settings
+from gateway.routes import SERVICES
+from gateway.transport import AiohttpTransport, Pool
 from kit.errors import problem
-from kit.logging import correlation_id
 from kit.tracing import inject
 
 log = logging.getLogger("gateway.proxy")
 
-HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailers",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "content-length",
-}
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailers",
+        b"transfer-encoding",
+        b"upgrade",
+        b"host",
+        b"content-length",
+        # The gateway has the whole body before it forwards: nothing for the service to wait on.
+        b"expect",
+    }
+)
 # Identity and trust headers are set by the gateway only; whatever a caller sends is dropped.
-GATEWAY_OWNED = {"x-internal-token", "x-forwarded-for", "x-request-id", "traceparent", "tracestate"}
-GATEWAY_OWNED_PREFIXES = ("x-parity-",)
-
-
-def make_client(settings: Settings) -> httpx.AsyncClient:
-    from gateway.routes import SERVICES
-    from gateway.transport import AiohttpTransport
-
-    limits = httpx.Limits(
-        max_connections=settings.upstream_max_connections,
-        max_keepalive_connections=settings.upstream_max_keepalive,
-    )
-    # One pool per upstream service: a service that hangs holds only its own connections and never starves
-    # the others (tests/faults/test_gateway_isolation.py; one shared pool answered healthy services with 504).
-    # The pools are aiohttp's under httpx's API: httpcore's pool slows down as requests queue for connections
-    # (encode/httpx #3215): at 64 connections 123 req/s against 582 with aiohttp (bench/README.md).
-    mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
-    for service in SERVICES:
-        url = httpx.URL(upstream_url(settings, service))
-        mounts[f"{url.scheme}://{url.netloc.decode()}"] = AiohttpTransport(
-            max_connections=settings.upstream_max_connections
-        )
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(
-            settings.upstream_read_timeout_s,
-            connect=settings.upstream_connect_timeout_s,
-            pool=settings.upstream_connect_timeout_s,
-        ),
-        limits=limits,
-        mounts=mounts,
-        follow_redirects=False,
-    )
+GATEWAY_OWNED = frozenset(
+    {b"x-internal-token", b"x-forwarded-for", b"x-request-id", b"traceparent", b"tracestate"}
+)
+GATEWAY_OWNED_PREFIX = b"x-parity-"
+# The caller's credentials stay at the door: services trust the verified identity the gateway sends.
+NOT_FORWARDED = HOP_BY_HOP | GATEWAY_OWNED | {b"authorization"}
+# Response headers not passed back: hop-by-hop ones, the request id, the date and the server name (the
+# gateway's middleware and server set their own; passing the service's on sent each of them twice).
+NOT_RETURNED = HOP_BY_HOP - {b"content-length"} | {b"x-request-id", b"date", b"server"}
+# Answers up to this size (by Content-Length) are read whole and sent in one message; larger ones stream.
+BUFFER_LIMIT = 256 * 1024
+NO_BODY_STATUSES = frozenset({204, 304})
 
 
 def upstream_url(settings: Settings, service: str) -> str:
     return str(getattr(settings, f"{service}_url")).rstrip("/")
 
 
-def forward_headers(request: Request, extra: dict[str, str] | None = None) -> list[tuple[str, str]]:
-    """The caller's headers minus hop-by-hop and gateway-owned ones, plus the gateway's own."""
+def forward_headers(raw: list[tuple[bytes, bytes]], extra: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The caller's headers minus hop-by-hop ones, gateway-owned ones and its bearer token, then the gateway's
+    own (`extra`)."""
     headers = [
-        (k, v)
-        for k, v in request.headers.items()
-        if k not in HOP_BY_HOP and k not in GATEWAY_OWNED and not k.startswith(GATEWAY_OWNED_PREFIXES)
+        (k.decode("latin-1"), v.decode("latin-1"))
+        for k, v in raw
+        if k not in NOT_FORWARDED and not k.startswith(GATEWAY_OWNED_PREFIX)
     ]
-    settings: Settings = request.app.state.settings
-    client_ip = request.client.host if request.client else "unknown"
-    headers += [
-        ("x-request-id", correlation_id.get() or ""),
-        ("x-forwarded-for", client_ip),
-        ("x-internal-token", settings.internal_token),
-    ]
-    if extra:
-        headers += list(extra.items())
-    headers += list(inject({}).items())  # the gateway's span is the parent of the service's
+    headers += extra
+    headers += inject({}).items()  # the gateway's span is the parent of the service's
     return headers
 
 
-async def forward(request: Request, service: str, identity_headers: dict[str, str] | None) -> Response:
-    """Forward a public request to `service`; the body is bounded, the response streamed and always closed."""
-    path = request.url.path
-    settings: Settings = request.app.state.settings
-    declared = request.headers.get("content-length")
-    too_big = problem(
-        413,
-        "payload-too-large",
-        "Request too large",
-        f"Request bodies are limited to {settings.max_request_bytes} bytes.",
-        path,
-    )
-    if declared and declared.isdigit() and int(declared) > settings.max_request_bytes:
-        return too_big
-    body = await request.body()
-    if len(body) > settings.max_request_bytes:
-        return too_big
-    client: httpx.AsyncClient = request.app.state.http
-    # Forward the path exactly as it arrived (still percent-encoded), so odd characters reach the service as
-    # the caller sent them instead of being re-encoded (or refused) here.
-    raw_path = request.scope.get("raw_path", path.encode()).decode("latin-1")
-    try:
-        upstream = client.build_request(
-            request.method,
-            upstream_url(settings, service) + raw_path,
-            params=request.url.query or None,
-            headers=forward_headers(request, identity_headers),
-            content=body,
+@dataclass(slots=True)
+class Reply:
+    """An upstream answer: status and headers (ASGI form), and either its whole body or the open response
+    to stream it from."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes | None
+    stream: aiohttp.ClientResponse | None = None
+
+    async def send(self, send: Send, *, head: bool) -> None:
+        """Send the answer to the caller; the upstream connection is released whatever happens."""
+        try:
+            await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+            if self.stream is None or head:
+                await send({"type": "http.response.body", "body": self.body or b""})
+                return
+            async for chunk in self.stream.content.iter_any():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        if self.stream is not None:
+            self.stream.release()
+            self.stream = None
+
+    async def read(self) -> bytes:
+        """The whole body (the connection released)."""
+        if self.stream is not None:
+            try:
+                self.body = await self.stream.read()
+            finally:
+                self.release()
+        return self.body or b""
+
+
+class Upstreams:
+    """A pool per upstream service: a service that hangs holds only its own connections and never starves
+    the others (tests/faults/test_gateway_isolation.py; one shared pool answered healthy services with 504)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.base = {s: upstream_url(settings, s) for s in SERVICES}
+        self.pools = {s: Pool(max_connections=settings.upstream_max_connections) for s in SERVICES}
+        # aiohttp's `connect` covers waiting for a pooled connection as well as opening one.
+        self.timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=settings.upstream_connect_timeout_s,
+            sock_connect=settings.upstream_connect_timeout_s,
+            sock_read=settings.upstream_read_timeout_s,
         )
-    except (httpx.InvalidURL, UnicodeError):
-        return problem(404, "not-found", "Not found", "No resource at this path.", path)
-    try:
-        response = await client.send(upstream, stream=True)
-    except httpx.TimeoutException:
-        log.warning("upstream timeout", extra={"service": service})
-        return problem(
-            504,
-            "upstream-timeout",
-            "Upstream timeout",
-            f"The {service} service did not answer in time.",
-            path,
+
+    def http_client(self) -> httpx.AsyncClient:
+        """An httpx client over the same pools, for the docs and the readiness check."""
+        s = self.settings
+        mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
+        for service in SERVICES:
+            url = httpx.URL(self.base[service])
+            mounts.setdefault(
+                f"{url.scheme}://{url.netloc.decode()}", AiohttpTransport(pool=self.pools[service])
+            )
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                s.upstream_read_timeout_s,
+                connect=s.upstream_connect_timeout_s,
+                pool=s.upstream_connect_timeout_s,
+            ),
+            mounts=mounts,
+            follow_redirects=False,
         )
-    except httpx.TransportError as exc:
-        log.warning("upstream unavailable", extra={"service": service, "error": type(exc).__name__})
-        return problem(
-            502,
-            "upstream-unavailable",
-            "Upstream unavailable",
-            f"The {service} service is unavailable.",
-            path,
-        )
-    headers = {
-        k: v
-        for k, v in response.headers.items()
-        if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"
-    }
-    return StreamingResponse(
-        response.aiter_raw(),
-        status_code=response.status_code,
-        headers=headers,
-        background=BackgroundTask(response.aclose),
+
+    async def aclose(self) -> None:
+        for pool in self.pools.values():
+            await pool.aclose()
+
+    async def exchange(
+        self,
+        service: str,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        *,
+        instance: str,
+    ) -> Reply | JSONResponse:
+        """Send one request to `service` (`target`: the path and query as they arrived); its Reply, or the
+        problem response (404, 502, 504) to answer instead."""
+        try:
+            url = URL(self.base[service] + target, encoded=True)
+        except ValueError:
+            return problem(404, "not-found", "Not found", "No resource at this path.", instance)
+        try:
+            response = await self.pools[service].session.request(
+                method,
+                url,
+                headers=headers,
+                data=body or None,
+                allow_redirects=False,
+                timeout=self.timeout,
+            )
+        except TimeoutError:
+            return _timeout(service, instance)
+        except (aiohttp.ClientError, OSError) as exc:
+            log.warning("upstream unavailable", extra={"service": service, "error": type(exc).__name__})
+            return problem(
+                502,
+                "upstream-unavailable",
+                "Upstream unavailable",
+                f"The {service} service is unavailable.",
+                instance,
+            )
+        out: list[tuple[bytes, bytes]] = []
+        length: int | None = None
+        for k, v in response.raw_headers:
+            name = k.lower()
+            if name in NOT_RETURNED:
+                continue
+            if name == b"content-length":
+                length = int(v) if v.isdigit() else None
+                if length is None:
+                    continue
+            out.append((name, v))
+        if method == "HEAD" or response.status in NO_BODY_STATUSES:
+            response.release()
+            return Reply(response.status, out, b"")
+        if length is not None and length <= BUFFER_LIMIT:
+            try:
+                data = await response.read()
+            except TimeoutError:
+                return _timeout(service, instance)
+            except aiohttp.ClientError as exc:
+                log.warning("upstream broke off", extra={"service": service, "error": type(exc).__name__})
+                return problem(
+                    502,
+                    "upstream-unavailable",
+                    "Upstream unavailable",
+                    f"The {service} service is unavailable.",
+                    instance,
+                )
+            finally:
+                response.release()
+            return Reply(response.status, out, data)
+        return Reply(response.status, out, None, response)
+
+
+def _timeout(service: str, instance: str) -> JSONResponse:
+    log.warning("upstream timeout", extra={"service": service})
+    return problem(
+        504,
+        "upstream-timeout",
+        "Upstream timeout",
+        f"The {service} service did not answer in time.",
+        instance,
     )

@@ -7,20 +7,36 @@ gateway forwards the path unchanged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class Route:
     pattern: str
     service: str
+    # The pattern's segments, split once here rather than on every request.
+    parts: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parts", tuple(self.pattern.strip("/").split("/")))
+
+    @property
+    def path(self) -> str:
+        """The pattern, as the route template in access logs and metrics (like a Starlette route's path)."""
+        return self.pattern
 
     def matches(self, path: str) -> bool:
-        want = self.pattern.strip("/").split("/")
-        have = path.strip("/").split("/")
+        return self.matches_parts(path.strip("/").split("/"))
+
+    def matches_parts(self, have: list[str]) -> bool:
+        want = self.parts
         if len(have) < len(want):
             return False
-        return all(w == "*" or w == h for w, h in zip(want, have, strict=False))
+        # A loop, not all(<generator>): this runs for a dozen routes on every request.
+        for w, h in zip(want, have, strict=False):  # noqa: SIM110
+            if w != h and w != "*":
+                return False
+        return True
 
 
 ROUTES: tuple[Route, ...] = (
@@ -58,9 +74,25 @@ ROUTES: tuple[Route, ...] = (
 SERVICES = ("eligibility", "claims", "pricing", "notifications")
 
 
+def _by_resource(routes: tuple[Route, ...]) -> dict[str, tuple[Route, ...]]:
+    # Every pattern is /v1/<resource>/...: a path is only ever compared with its resource's patterns.
+    index: dict[str, list[Route]] = {}
+    for route in routes:
+        if len(route.parts) < 2 or route.parts[1] == "*":
+            raise ValueError(f"route {route.pattern} names no resource after /v1")
+        index.setdefault(route.parts[1], []).append(route)
+    return {resource: tuple(candidates) for resource, candidates in index.items()}
+
+
+_BY_RESOURCE = _by_resource(ROUTES)
+
+
 def route_for(path: str) -> Route | None:
     """The route owning a public path, or None."""
-    for route in ROUTES:
-        if route.matches(path):
+    have = path.strip("/").split("/")
+    if len(have) < 2:
+        return None
+    for route in _BY_RESOURCE.get(have[1], ()):
+        if route.matches_parts(have):
             return route
     return None

@@ -1,6 +1,7 @@
-"""An httpx transport that sends through aiohttp's connection pool. The gateway keeps httpx's API (timeouts,
-streamed responses, errors as httpx exceptions) while the pooling underneath is aiohttp's, which does not
-slow down as concurrent requests queue for connections (encode/httpx #3215; figures in bench/README.md)."""
+"""aiohttp connection pools, one per upstream service. The door forwards through `Pool.session` directly
+(no httpx objects per request); the docs and readiness checks keep httpx's API over the same pools through
+`AiohttpTransport`. aiohttp's pool does not slow down as concurrent requests queue for connections the way
+httpcore's does (encode/httpx #3215; figures in bench/README.md)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,36 @@ def _timeout(request: httpx.Request) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(
         total=None, connect=t.get("pool"), sock_connect=t.get("connect"), sock_read=t.get("read")
     )
+
+
+class Pool:
+    """One aiohttp session (and connection pool), created in the running loop on first use."""
+
+    def __init__(self, *, max_connections: int = 100, keepalive_s: float = 15.0) -> None:
+        self.max_connections = max_connections
+        self.keepalive_s = keepalive_s
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self.max_connections, limit_per_host=0, keepalive_timeout=self.keepalive_s
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
+                # Shared by every caller: a cookie one upstream answer sets must never ride along on another
+                # caller's request.
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+        return self._session
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 class _Body(httpx.AsyncByteStream):
@@ -35,27 +66,17 @@ class _Body(httpx.AsyncByteStream):
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
-    """One aiohttp session (and pool) per transport, created in the running loop on first use."""
+    """httpx's transport API over a `Pool` (its own unless one is given)."""
 
-    def __init__(self, *, max_connections: int = 100, keepalive_s: float = 15.0) -> None:
-        self.max_connections = max_connections
-        self.keepalive_s = keepalive_s
-        self._session: aiohttp.ClientSession | None = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            connector = aiohttp.TCPConnector(
-                limit=self.max_connections, limit_per_host=0, keepalive_timeout=self.keepalive_s
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector, auto_decompress=False, skip_auto_headers=("User-Agent",)
-            )
-        return self._session
+    def __init__(
+        self, *, max_connections: int = 100, keepalive_s: float = 15.0, pool: Pool | None = None
+    ) -> None:
+        self.pool = pool or Pool(max_connections=max_connections, keepalive_s=keepalive_s)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
         try:
-            response = await self._client().request(
+            response = await self.pool.session.request(
                 request.method,
                 str(request.url),
                 headers=headers,
@@ -79,6 +100,4 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self.pool.aclose()

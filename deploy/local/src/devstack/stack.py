@@ -142,6 +142,8 @@ class Stack:
             "--log-level",
             "warning",
         ]
+        if app is GATEWAY:  # named, so that missing wheels fail the start instead of a silent slower fallback
+            cmd += ["--loop", "uvloop", "--http", "httptools"]
         out = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
