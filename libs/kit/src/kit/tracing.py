@@ -15,6 +15,11 @@ TRACE_HEADERS = ("traceparent", "tracestate")
 _configured = False
 
 
+def tracing_enabled() -> bool:
+    """Whether this process exports spans (setup_tracing installed an exporter)."""
+    return _configured
+
+
 def setup_tracing(settings: KitSettings) -> None:
     """Install the exporter the settings ask for (once per process)."""
     global _configured
