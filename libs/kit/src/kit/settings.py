@@ -41,6 +41,13 @@ class KitSettings(BaseSettings):
     run_scheduler: bool = Field(default=True, description="Run this service's periodic jobs in this process.")
     relay_batch_size: int = 2000
     relay_poll_interval_s: float = 0.2
+    relay_linger_s: float = Field(
+        default=0.005,
+        ge=0,
+        description="After a wake-up, how long the relay lets more commits gather before it claims a batch: "
+        "under a steady stream of small transactions it sends one batch per few milliseconds instead of one per "
+        "commit, for at most this much added latency.",
+    )
     consumer_max_attempts: int = 3
     consumer_retry_backoff_s: float = 0.2
 

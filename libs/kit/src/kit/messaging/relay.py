@@ -204,6 +204,8 @@ class OutboxRelay:
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.settings.relay_poll_interval_s)
+                        if self.settings.relay_linger_s:
+                            await asyncio.sleep(self.settings.relay_linger_s)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
