@@ -4,6 +4,7 @@ connection the relay dropped is opened again, and the message bytes carry what t
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import uuid
@@ -11,12 +12,17 @@ from datetime import UTC, datetime
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from contracts.cloudevents import Envelope as EventEnvelope
 from contracts.events import CobRecertificationDue
 from devstack.mail import Mailbox
+from kit.testing.helpers import eventually, running_app
+from kit.testing.plugin import SettingsFactory
 from notifications.config import Settings
 from notifications.delivery.mime import message_bytes
 from notifications.delivery.sender import Mailer, drain
-from tests.notifications.conftest import START, Harness, Smtp, text_of
+from notifications.delivery.worker import Sender
+from notifications.main import create_app
+from tests.notifications.conftest import START, Harness, Smtp, StandIns, notifications_settings, text_of
 
 
 def _reminder(client_id: uuid.UUID) -> CobRecertificationDue:
@@ -40,6 +46,27 @@ def _counting(smtp: Smtp) -> CountingMailbox:
     smtp.mailbox = mailbox
     smtp.start()
     return mailbox
+
+
+async def test_a_queued_email_wakes_the_sender_without_waiting_for_its_interval(
+    make_settings: SettingsFactory, smtp: Smtp, stand_ins: StandIns
+) -> None:
+    settings = notifications_settings(
+        make_settings, smtp, stand_ins, run_scheduler=True, sender_interval_s=120.0
+    )
+    app = create_app(settings)
+    async with running_app(app):
+        runtime = app.state.runtime
+        sender: Sender = runtime.extras["sender"]
+        await asyncio.wait_for(sender.listening.wait(), 10)
+        await asyncio.sleep(0.2)  # the sender's first pass (nothing due) is over; it now waits 120 s
+        client_id, address = stand_ins.client()
+        await runtime.consumers[0].process(EventEnvelope.wrap(_reminder(client_id), source="test"))
+
+        async def arrived() -> bool:
+            return bool(smtp.to(address))
+
+        await eventually(arrived, timeout=10, what="the e-mail, long before the 120 s poll")
 
 
 async def test_one_smtp_connection_carries_a_whole_batch_and_survives_a_refused_recipient(

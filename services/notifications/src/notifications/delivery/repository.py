@@ -6,11 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.models import Notification
+
+# The channel the sender LISTENs on: a transaction that queued e-mails notifies it when it commits.
+DUE_CHANNEL = "notifications_due"
+_WOKEN = "notifications.sender_woken"
 
 
 async def add_intent(session: AsyncSession, values: dict[str, Any]) -> bool:
@@ -47,6 +51,16 @@ async def claim_due(
         execution_options={"synchronize_session": False},
     )
     return sorted(rows, key=lambda n: (n.next_attempt_at, n.created_at))
+
+
+async def wake_sender(session: AsyncSession) -> None:
+    """Wake the sender when the caller's transaction commits (NOTIFY is delivered on commit only); once per
+    transaction, however many e-mails it queues."""
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(_WOKEN) is transaction:
+        return
+    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": DUE_CHANNEL})
+    session.info[_WOKEN] = session.get_transaction()
 
 
 async def save_renderings(session: AsyncSession, renderings: list[dict[str, Any]]) -> None:
@@ -102,7 +116,10 @@ async def requeue(session: AsyncSession, *, notification_id: uuid.UUID, now: dat
         .values(status="pending", attempts=0, next_attempt_at=now, failed_at=None, lease_until=None)
         .returning(Notification.id)
     )
-    return result.first() is not None
+    if result.first() is None:
+        return False
+    await wake_sender(session)
+    return True
 
 
 async def get(session: AsyncSession, notification_id: uuid.UUID) -> Notification | None:

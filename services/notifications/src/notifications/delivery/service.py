@@ -29,6 +29,7 @@ async def record_intents(
     """Queue each intent once (a redelivered event adds nothing); optional ones a client turned off are
     kept as `suppressed` so the feed shows them but nothing is sent. Returns how many were new."""
     added = 0
+    pending = False
     for intent in intents:
         status = "pending"
         category = intent.optional_category
@@ -57,10 +58,13 @@ async def record_intents(
         )
         if new:
             added += 1
+            pending = pending or status == "pending"
             if status == "suppressed":
                 EMAILS.labels("suppressed").inc()
             log.info(
                 "notification queued",
                 extra={"notification_id": str(nid), "template": intent.template, "status": status},
             )
+    if pending:
+        await repository.wake_sender(session)
     return added
