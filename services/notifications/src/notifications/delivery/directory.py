@@ -17,6 +17,7 @@ import httpx
 from notifications.config import Settings
 
 CACHE_PRUNE_AT = 50_000
+REQUESTS_AT_ONCE = 4
 
 
 class DirectoryUnavailable(Exception):
@@ -36,11 +37,18 @@ class Directory:
         self.settings = settings
         self._cache: dict[tuple[str, uuid.UUID], tuple[float, Contact]] = {}
         self._prune_at = CACHE_PRUNE_AT
+        self._requests = asyncio.Semaphore(REQUESTS_AT_ONCE)
         self._fetching: dict[tuple[str, uuid.UUID], asyncio.Future[Contact]] = {}
+
+    async def _get(self, url: str) -> httpx.Response:
+        # Bounded: httpx's pool gets slow when many requests queue for its connections (it scans every
+        # connection for every queued request), and the owners' keep-alive connections are reused.
+        async with self._requests:
+            return await self.http.get(url)
 
     async def _fetch_json(self, url: str) -> dict[str, object]:
         try:
-            response = await self.http.get(url)
+            response = await self._get(url)
         except httpx.HTTPError as exc:
             raise DirectoryUnavailable(f"{type(exc).__name__} from {url.split('/internal')[0]}") from exc
         if response.status_code != 200:
@@ -97,7 +105,7 @@ class Directory:
     async def invoice_pdf(self, session_id: str) -> bytes:
         url = f"{self.settings.pricing_url}/internal/sessions/{session_id}/invoice.pdf"
         try:
-            response = await self.http.get(url)
+            response = await self._get(url)
         except httpx.HTTPError as exc:
             raise DirectoryUnavailable(f"{type(exc).__name__} fetching the invoice") from exc
         if response.status_code != 200 or not response.content.startswith(b"%PDF"):
