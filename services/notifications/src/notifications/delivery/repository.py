@@ -6,26 +6,29 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.models import Notification
 
-# The channel the sender LISTENs on: a transaction that queued e-mails notifies it when it commits.
+# The channel the sender LISTENs on: a trigger on `notifications` (migration 3b1f0c2d9e7a) notifies it when
+# a transaction that made an e-mail pending commits.
 DUE_CHANNEL = "notifications_due"
-_WOKEN = "notifications.sender_woken"
+
+_ADD_INTENTS = (
+    insert(Notification)
+    .on_conflict_do_nothing(constraint="uq_notifications_event_recipient")
+    .returning(Notification.id)
+)
 
 
-async def add_intent(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """Insert one intent; False when (event, recipient, template) was already recorded."""
-    result = await session.execute(
-        insert(Notification)
-        .values(**values)
-        .on_conflict_do_nothing(constraint="uq_notifications_event_recipient")
-        .returning(Notification.id)
-    )
-    return result.first() is not None
+async def add_intents(session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert intents in one statement; returns the ids that are new ((event, recipient, template) not
+    recorded before)."""
+    if not rows:
+        return set()
+    return set((await session.execute(_ADD_INTENTS, rows)).scalars())
 
 
 async def claim_due(
@@ -51,16 +54,6 @@ async def claim_due(
         execution_options={"synchronize_session": False},
     )
     return sorted(rows, key=lambda n: (n.next_attempt_at, n.created_at))
-
-
-async def wake_sender(session: AsyncSession) -> None:
-    """Wake the sender when the caller's transaction commits (NOTIFY is delivered on commit only); once per
-    transaction, however many e-mails it queues."""
-    transaction = session.get_transaction()
-    if transaction is not None and session.info.get(_WOKEN) is transaction:
-        return
-    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": DUE_CHANNEL})
-    session.info[_WOKEN] = session.get_transaction()
 
 
 async def save_renderings(session: AsyncSession, renderings: list[dict[str, Any]]) -> None:
@@ -116,10 +109,7 @@ async def requeue(session: AsyncSession, *, notification_id: uuid.UUID, now: dat
         .values(status="pending", attempts=0, next_attempt_at=now, failed_at=None, lease_until=None)
         .returning(Notification.id)
     )
-    if result.first() is None:
-        return False
-    await wake_sender(session)
-    return True
+    return result.first() is not None
 
 
 async def get(session: AsyncSession, notification_id: uuid.UUID) -> Notification | None:

@@ -1,5 +1,5 @@
 """The sender as a long-running worker: it drains due e-mails as soon as a transaction that queued some commits
-(LISTEN on `notifications_due`, NOTIFY from the consumer's transaction), and at least every `sender_interval_s`
+(LISTEN on `notifications_due`; a trigger on `notifications` NOTIFYs it for every row made pending), and at least every `sender_interval_s`
 for retries coming due and any notification missed while the listener reconnected.
 
 It runs as the service's periodic job, so it holds that job's advisory lock while it runs: one replica sends,
