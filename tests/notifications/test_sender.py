@@ -1,6 +1,7 @@
-"""The sender's plumbing: it is woken by the transaction that queues an e-mail (not by its poll interval), a
-batch travels over a few long-lived SMTP connections (one refused recipient does not cost the connection), a
-connection the relay dropped is opened again, and the message bytes carry what the templates rendered."""
+"""The sender's plumbing: it is woken by the transaction that queues an e-mail or an ops retry (not by its poll
+interval), a batch travels over a few long-lived SMTP connections (one refused recipient does not cost the
+connection), a connection the relay dropped is opened again, and the message bytes carry what the templates
+rendered."""
 
 from __future__ import annotations
 
@@ -9,19 +10,22 @@ import email
 import email.policy
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import select
 
 from contracts.cloudevents import Envelope as EventEnvelope
 from contracts.events import CobRecertificationDue
 from devstack.mail import Mailbox
-from kit.testing.helpers import eventually, running_app
+from kit.testing.helpers import OPS, eventually, running_app
 from kit.testing.plugin import SettingsFactory
 from notifications.config import Settings
 from notifications.delivery.mime import message_bytes
 from notifications.delivery.sender import Mailer, drain
 from notifications.delivery.worker import Sender
 from notifications.main import create_app
+from notifications.models import Notification
 from tests.notifications.conftest import START, Harness, Smtp, StandIns, notifications_settings, text_of
 
 
@@ -67,6 +71,38 @@ async def test_a_queued_email_wakes_the_sender_without_waiting_for_its_interval(
             return bool(smtp.to(address))
 
         await eventually(arrived, timeout=10, what="the e-mail, long before the 120 s poll")
+
+
+async def test_an_ops_retry_wakes_the_sender_too(
+    make_settings: SettingsFactory, smtp: Smtp, stand_ins: StandIns
+) -> None:
+    settings = notifications_settings(
+        make_settings, smtp, stand_ins, run_scheduler=True, sender_interval_s=120.0
+    )
+    app = create_app(settings)
+    client_id, address = stand_ins.client()
+    smtp.mailbox.reject.add(address)
+    async with running_app(app) as http:
+        runtime = app.state.runtime
+        await asyncio.wait_for(runtime.extras["sender"].listening.wait(), 10)
+        await runtime.consumers[0].process(EventEnvelope.wrap(_reminder(client_id), source="test"))
+
+        async def failed() -> list[Any]:
+            return [n for n in await _rows(runtime) if n.status == "failed"]
+
+        [row] = await eventually(failed, timeout=10, what="the 550 recorded")
+        smtp.mailbox.reject.clear()
+        assert (await http.post(f"/v1/notifications/{row.id}/retry", headers=OPS)).status_code == 200
+
+        async def arrived() -> bool:
+            return bool(smtp.to(address))
+
+        await eventually(arrived, timeout=10, what="the retried e-mail, long before the 120 s poll")
+
+
+async def _rows(runtime: Any) -> list[Notification]:
+    async with runtime.db.session() as session:
+        return list(await session.scalars(select(Notification)))
 
 
 async def test_one_smtp_connection_carries_a_whole_batch_and_survives_a_refused_recipient(
