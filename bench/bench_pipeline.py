@@ -10,9 +10,43 @@ import os
 import time
 from collections import Counter
 
+import asyncpg
+
 from bench.eligibility_load import SmtpSink, make_cases, verify_open_loop
 from bench.harness import Report, Stack, cpu_line, cpu_seconds, machine, percentile
 from bench.targets import start_everything
+from kit.messaging.relay import asyncpg_dsn
+
+# Where the time between eligibility's commit and the e-mail went, per cob.case_opened that sent one, from the
+# timestamps the services write (eligibility's outbox row, notifications' row): waiting in eligibility's
+# outbox, broker and notifications' consumer, notifications' sender queue and SMTP.
+STAGES = """
+SELECT extract(epoch FROM o.sent_at - o.created_at) * 1000,
+       extract(epoch FROM n.created_at - o.sent_at) * 1000,
+       extract(epoch FROM n.sent_at - n.created_at) * 1000
+FROM notifications.notifications n JOIN eligibility.outbox o ON o.event_id = n.event_id
+WHERE n.status = 'sent' AND n.template = 'client_cob_paused'
+"""
+
+
+async def stages(database_url: str) -> str:
+    try:
+        conn = await asyncpg.connect(asyncpg_dsn(database_url))
+        try:
+            rows = await conn.fetch(STAGES)
+        finally:
+            await conn.close()
+    except (asyncpg.PostgresError, OSError) as exc:
+        return f"Stages unavailable: {type(exc).__name__}: {exc}"
+    if not rows:
+        return ""
+    names = ("eligibility outbox", "broker and notifications consumer", "notifications sender and SMTP")
+    cols = [[float(r[i]) for r in rows] for i in range(3)]
+    return "Stages after eligibility's commit (p50 / p99 ms): " + "; ".join(
+        f"{name} {percentile(c, 50):,.0f} / {percentile(c, 99):,.0f}"
+        for name, c in zip(names, cols, strict=True)
+    )
+
 
 # Only the measured requests verify: the scheduled verification of new coverages is pushed past the run.
 ELIGIBILITY_ENV = {"JOB_INTERVAL_S": "3600"}
@@ -41,6 +75,7 @@ async def measure(stack: Stack, urls: dict[str, str], sink: SmtpSink, n: int, ra
     spent = cpu_seconds(stack.everything())
     cpu = cpu_line(before, spent, n, "verification")
     per_email = cpu_line(before, spent, len(mailed), "e-mail") if mailed else ""
+    where = await stages(stack.env["DATABASE_URL"])
     return [
         f"| {n} | {rate:g}/s | {len(acked)} | {len(mailed)} | {len(mailed) / span:,.1f}/s | "
         f"{percentile(e2e, 50):,.0f} | {percentile(e2e, 99):,.0f} | {percentile(http, 50):,.0f} | "
@@ -51,6 +86,8 @@ async def measure(stack: Stack, urls: dict[str, str], sink: SmtpSink, n: int, ra
         cpu,
         "",
         per_email,
+        "",
+        where,
     ]
 
 
