@@ -17,7 +17,7 @@ import httpx
 from notifications.config import Settings
 
 CACHE_PRUNE_AT = 50_000
-REQUESTS_AT_ONCE = 4
+REQUESTS_AT_ONCE = 8
 
 
 class DirectoryUnavailable(Exception):
