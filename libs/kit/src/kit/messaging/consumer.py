@@ -79,7 +79,6 @@ class Consumer:
         subscriptions: list[Subscription[Any]],
         state: Any = None,
         batch_size: int = 200,
-        fetch_max_wait_ms: int = 100,
     ) -> None:
         self.name = name
         self.db = db
@@ -91,7 +90,6 @@ class Consumer:
         self.state = state
         self.group_id = settings.topic(f"{settings.service_name}.{name}")
         self.batch_size = batch_size
-        self.fetch_max_wait_ms = fetch_max_wait_ms
         self._producer: AIOKafkaProducer | None = None
         # Records a batch of (consumer, event_id) at once; RETURNING names the ids not processed before.
         self._claim = (
@@ -296,11 +294,6 @@ class Consumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=500,
-            # How long the broker may hold a fetch when it has nothing for us. The embedded broker (Tansu)
-            # answers a waiting fetch only when this time is up, not when a record arrives, so with
-            # aiokafka's 500 ms every hop through it added 250 ms on average (500 at worst) to an event's
-            # way; 100 ms costs an idle consumer and the broker about 35 ms of CPU a second between them.
-            fetch_max_wait_ms=self.fetch_max_wait_ms,
             session_timeout_ms=self.settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=max(self.settings.kafka_session_timeout_ms // 4, 100),
         )
