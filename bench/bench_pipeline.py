@@ -10,9 +10,43 @@ import os
 import time
 from collections import Counter
 
+import asyncpg
+
 from bench.eligibility_load import SmtpSink, make_cases, verify_open_loop
 from bench.harness import Report, Stack, cpu_line, cpu_seconds, machine, percentile
 from bench.targets import start_everything
+from kit.messaging.relay import asyncpg_dsn
+
+# Where the time between eligibility's commit and the e-mail went, per cob.case_opened that sent one, from the
+# timestamps the services write (eligibility's outbox row, notifications' row): waiting in eligibility's
+# outbox, broker and notifications' consumer, notifications' sender queue and SMTP.
+STAGES = """
+SELECT extract(epoch FROM o.sent_at - o.created_at) * 1000,
+       extract(epoch FROM n.created_at - o.sent_at) * 1000,
+       extract(epoch FROM n.sent_at - n.created_at) * 1000
+FROM notifications.notifications n JOIN eligibility.outbox o ON o.event_id = n.event_id
+WHERE n.status = 'sent' AND n.template = 'client_cob_paused'
+"""
+
+
+async def stages(database_url: str) -> str:
+    try:
+        conn = await asyncpg.connect(asyncpg_dsn(database_url))
+        try:
+            rows = await conn.fetch(STAGES)
+        finally:
+            await conn.close()
+    except (asyncpg.PostgresError, OSError) as exc:
+        return f"Stages unavailable: {type(exc).__name__}: {exc}"
+    if not rows:
+        return ""
+    names = ("eligibility outbox", "broker and notifications consumer", "notifications sender and SMTP")
+    cols = [[float(r[i]) for r in rows] for i in range(3)]
+    return "Stages after eligibility's commit (p50 / p99 ms): " + "; ".join(
+        f"{name} {percentile(c, 50):,.0f} / {percentile(c, 99):,.0f}"
+        for name, c in zip(names, cols, strict=True)
+    )
+
 
 # Only the measured requests verify: the scheduled verification of new coverages is pushed past the run.
 ELIGIBILITY_ENV = {"JOB_INTERVAL_S": "3600"}
@@ -34,16 +68,26 @@ async def measure(stack: Stack, urls: dict[str, str], sink: SmtpSink, n: int, ra
     mailed = {id(s): t for s in sent if (t := sink.first_after(s.case.email, s.started)) is not None}
     e2e = [(mailed[id(s)] - s.started) * 1000 for s in acked if id(s) in mailed]
     http = [(s.finished - s.started) * 1000 for s in sent]
+    # From eligibility's answer to the e-mail: the event pipeline alone (relay, broker, consumer, sender, SMTP).
+    after = [(mailed[id(s)] - s.finished) * 1000 for s in acked if id(s) in mailed]
     span = max(mailed.values()) - min(s.started for s in sent) if mailed else float("nan")
     refused = Counter(f"{s.status} {s.outcome}" for s in sent if s.status != 200)
-    cpu = cpu_line(before, cpu_seconds(stack.everything()), n, "verification")
+    spent = cpu_seconds(stack.everything())
+    cpu = cpu_line(before, spent, n, "verification")
+    per_email = cpu_line(before, spent, len(mailed), "e-mail") if mailed else ""
+    where = await stages(stack.env["DATABASE_URL"])
     return [
         f"| {n} | {rate:g}/s | {len(acked)} | {len(mailed)} | {len(mailed) / span:,.1f}/s | "
         f"{percentile(e2e, 50):,.0f} | {percentile(e2e, 99):,.0f} | {percentile(http, 50):,.0f} | "
         f"{percentile(http, 99):,.0f} | {len(acked) - len(e2e)} | "
-        f"{', '.join(f'{k}: {v}' for k, v in refused.most_common()) or '-'} |",
+        f"{', '.join(f'{k}: {v}' for k, v in refused.most_common()) or '-'} | "
+        f"{percentile(after, 50):,.0f} | {percentile(after, 99):,.0f} |",
         "",
         cpu,
+        "",
+        per_email,
+        "",
+        where,
     ]
 
 
@@ -67,8 +111,9 @@ def run_at(report: Report, n: int, rate: float) -> None:
                 "accepted by SMTP; every service in its own process with its workers on.",
                 "",
                 "| verifications | offered rate | answered 200 | e-mails | e-mails per second | e2e p50 ms | "
-                "e2e p99 ms | verify p50 ms | verify p99 ms | answered 200 without e-mail | refused |",
-                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+                "e2e p99 ms | verify p50 ms | verify p99 ms | answered 200 without e-mail | refused | "
+                "answer to e-mail p50 ms | answer to e-mail p99 ms |",
+                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
                 *rows,
             ],
         )

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
+from sqlalchemy import select
 
 from contracts.cloudevents import Envelope
 from contracts.events import ClientRegistered
@@ -116,3 +117,54 @@ async def test_dead_letter_replay_after_fix(
 async def _at_least(topics: TopicReader, topic: str, n: int) -> list:  # type: ignore[type-arg]
     records = await topics.records(topic)
     return records if len(records) >= n else []
+
+
+def _same_key(envelope: Envelope, key: str) -> Envelope:
+    return Envelope(**{**envelope.__dict__, "subject": key})
+
+
+async def test_records_fetched_together_are_processed_in_one_transaction(
+    make_settings: SettingsFactory, demo_db: Database, topics: TopicReader
+) -> None:
+    settings = make_settings(KitSettings, service_name="kitdemo", run_consumers=True)
+    key = str(uuid.uuid4())
+    events = [_same_key(_registered(), key) for _ in range(20)]
+    await _send(settings, *((e, None) for e in events))  # on the partition before the consumer starts
+    async with running_app(create_demo_app(settings)):
+
+        async def all_seen() -> bool:
+            return await count(demo_db, seen) == len(events)
+
+        await eventually(all_seen, what="every event processed")
+    async with demo_db.session() as s:
+        # processed_at is now(), the start of the transaction: one value per transaction.
+        stamps = set((await s.execute(select(messaging.processed.c.processed_at))).scalars())
+    assert await count(demo_db, messaging.processed) == len(events)
+    assert len(stamps) < len(events)
+
+
+async def test_a_failing_event_in_a_batch_is_dead_lettered_and_the_others_are_applied_once(
+    make_settings: SettingsFactory, demo_db: Database, topics: TopicReader
+) -> None:
+    settings = make_settings(KitSettings, service_name="kitdemo", run_consumers=True, consumer_max_attempts=2)
+    key = str(uuid.uuid4())
+    events = [_same_key(_registered(home_state="XX" if i == 4 else "NY"), key) for i in range(10)]
+    events.insert(7, events[1])  # and a redelivery of an earlier one inside the same batch
+    await _send(settings, *((e, None) for e in events))
+    async with running_app(create_demo_app(settings)):
+        [dead] = await eventually(
+            lambda: _at_least(topics, "client.registered.dlq", 1), what="the dead letter"
+        )
+
+        async def others_seen() -> bool:
+            return await count(demo_db, seen) == 9
+
+        await eventually(others_seen, what="the nine good events")
+    assert {k: v.decode() for k, v in dead.headers}["ce_id"] == str(events[4].id)
+    async with demo_db.session() as s:
+        applied = list((await s.execute(select(seen.c.event_id))).scalars())
+        recorded = list((await s.execute(select(messaging.processed.c.event_id))).scalars())
+    good = {e.id for e in events if e.data["home_state"] == "NY"}
+    # `seen` has the event id as its key: an event applied twice would have failed and been dead-lettered.
+    assert sorted(applied) == sorted(good) == sorted(recorded)
+    assert await count(demo_db, messaging.dead_letters) == 1

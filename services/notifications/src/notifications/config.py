@@ -22,8 +22,14 @@ class Settings(KitSettings):
         default="http://127.0.0.1:3000/support", description="Where a person tells us something is fixed."
     )
 
-    sender_interval_s: float = Field(default=0.5, description="How often the sender drains due e-mails.")
+    sender_interval_s: float = Field(
+        default=0.5,
+        description="How often the sender looks for due e-mails when nothing wakes it (retries coming due).",
+    )
     sender_batch_size: int = 50
+    sender_concurrency: int = Field(
+        default=4, description="SMTP connections the sender keeps open and sends over at the same time."
+    )
     sender_lease_s: float = Field(
         default=120.0, description="A claimed e-mail not recorded within this time is sent again."
     )

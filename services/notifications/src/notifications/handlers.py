@@ -65,8 +65,9 @@ async def on_flagged_secondary(event: CoverageFlaggedSecondary, ctx: EventContex
 
 
 async def on_cob_opened(event: CobCaseOpened, ctx: EventContext) -> None:
-    providers = await facts.providers_of(ctx.session, event.client_id)
-    other = await facts.other_payer_name(ctx.session, event.coverage_id)
+    providers, other = await facts.cob_facts(
+        ctx.session, client_id=event.client_id, coverage_id=event.coverage_id
+    )
     await _queue(ctx, plan.cob_opened(event, providers=providers, other_payer_name=other))
 
 

@@ -10,7 +10,7 @@ from kit.jobs import PeriodicJob
 from kit.runtime import Runtime
 from notifications.config import Settings
 from notifications.delivery.directory import Directory
-from notifications.delivery.sender import drain
+from notifications.delivery.worker import Sender
 from notifications.feed.endpoints import router as feed_router
 from notifications.handlers import SUBSCRIPTIONS
 from notifications.models import messaging
@@ -27,7 +27,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         runtime = Runtime.build(settings, messaging, clock=clock)
         runtime.add_consumer("main", SUBSCRIPTIONS)
         runtime.extras["directory"] = Directory(http=runtime.http, settings=settings)
-        runtime.jobs.append(PeriodicJob(SENDER_JOB, settings.sender_interval_s, drain))
+        sender = Sender()
+        runtime.extras["sender"] = sender
+        # The job runs as long as the service (see delivery.worker): it holds the sender's lock meanwhile,
+        # and a replica standing by tries for the lock every interval.
+        runtime.jobs.append(PeriodicJob(SENDER_JOB, settings.sender_interval_s, sender.run))
         return runtime
 
     return create_service_app(

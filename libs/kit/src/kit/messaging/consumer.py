@@ -14,7 +14,9 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
-from sqlalchemy import Table, insert
+from sqlalchemy import String, Table, bindparam, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,6 +56,15 @@ class Subscription(Generic[E]):
     handler: Callable[[E, EventContext], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A decoded, validated event of ours and the handler it goes to."""
+
+    envelope: Envelope
+    event: Event
+    handler: Handler
+
+
 class Consumer:
     """One consumer group of a service: a handler per event type, idempotent, ordered per partition."""
 
@@ -67,6 +78,7 @@ class Consumer:
         dead_letters: Table,
         subscriptions: list[Subscription[Any]],
         state: Any = None,
+        batch_size: int = 200,
     ) -> None:
         self.name = name
         self.db = db
@@ -77,7 +89,22 @@ class Consumer:
         self.topics = sorted({s.event.topic for s in subscriptions})
         self.state = state
         self.group_id = settings.topic(f"{settings.service_name}.{name}")
+        self.batch_size = batch_size
         self._producer: AIOKafkaProducer | None = None
+        # Records a batch of (consumer, event_id) at once; RETURNING names the ids not processed before.
+        self._claim = (
+            pg_insert(processed)
+            .from_select(
+                ["consumer", "event_id", "event_type"],
+                select(
+                    literal(name, String),
+                    func.unnest(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))),
+                    func.unnest(bindparam("types", type_=ARRAY(String))),
+                ),
+            )
+            .on_conflict_do_nothing()
+            .returning(processed.c.event_id)
+        )
 
     # -- processing one message -----------------------------------------------------------------
 
@@ -87,35 +114,55 @@ class Consumer:
         except (ValueError, orjson.JSONDecodeError) as exc:
             raise PoisonEvent(str(exc)) from exc
 
-    async def process(self, envelope: Envelope) -> bool:
-        """Run the handler once per event id; returns False when the event was already processed."""
+    def _prepare(self, envelope: Envelope) -> _Prepared | None:
+        """The handler and typed event for an envelope; None when the type is not ours."""
         handler = self.handlers.get(envelope.type)
         if handler is None:
-            return False  # another event type on a topic we read: not ours
+            return None  # another event type on a topic we read: not ours
         try:
             event = envelope.payload()
         except (KeyError, ValidationError) as exc:
             raise PoisonEvent(f"payload does not match {envelope.type}: {exc}") from exc
-        token = correlation_id.set(envelope.correlation_id)
-        span_cm = tracer.start_as_current_span(
-            f"consume {envelope.type}", context=extract(envelope.extra_headers), kind=SpanKind.CONSUMER
-        )
-        span_cm.__enter__()
-        try:
-            async with self.db.session() as session:
-                claimed = await session.execute(
-                    pg_insert(self.processed)
-                    .values(consumer=self.name, event_id=envelope.id, event_type=envelope.type)
-                    .on_conflict_do_nothing()
-                    .returning(self.processed.c.event_id)
-                )
-                if claimed.first() is None:
-                    return False
-                await handler(event, EventContext(session=session, envelope=envelope, state=self.state))
-            return True
-        finally:
-            span_cm.__exit__(None, None, None)
-            correlation_id.reset(token)
+        return _Prepared(envelope=envelope, event=event, handler=handler)
+
+    async def process(self, envelope: Envelope) -> bool:
+        """Run the handler once per event id; returns False when the event was already processed."""
+        prepared = self._prepare(envelope)
+        if prepared is None:
+            return False
+        return bool(await self._process_together([prepared]))
+
+    async def _process_together(self, items: list[_Prepared]) -> set[int]:
+        """Run the handlers of several events in one transaction, in order, each at most once per event id
+        (ids already recorded, or repeated within the batch, are skipped); returns the positions that ran.
+        Any failure rolls the whole transaction back and raises."""
+        ran: set[int] = set()
+        types = {i.envelope.id: i.envelope.type for i in items}
+        async with self.db.session() as session:
+            claimed = set(
+                (
+                    await session.execute(self._claim, {"ids": list(types), "types": list(types.values())})
+                ).scalars()
+            )
+            for position, item in enumerate(items):
+                if item.envelope.id not in claimed:
+                    continue
+                claimed.discard(item.envelope.id)  # the same event twice in one batch runs once
+                envelope = item.envelope
+                token = correlation_id.set(envelope.correlation_id)
+                try:
+                    with tracer.start_as_current_span(
+                        f"consume {envelope.type}",
+                        context=extract(envelope.extra_headers),
+                        kind=SpanKind.CONSUMER,
+                    ):
+                        await item.handler(
+                            item.event, EventContext(session=session, envelope=envelope, state=self.state)
+                        )
+                finally:
+                    correlation_id.reset(token)
+                ran.add(position)
+        return ran
 
     async def handle_record(self, record: ConsumerRecord[bytes, bytes]) -> str:
         """Process one record with bounded retries; a record that still fails goes to the dead-letter topic."""
@@ -194,8 +241,44 @@ class Consumer:
     # -- the loop -------------------------------------------------------------------------------
 
     async def _process_partition(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """A partition's records in order, `batch_size` at a time, each batch in one transaction."""
+        for start in range(0, len(records), self.batch_size):
+            await self._process_batch(records[start : start + self.batch_size])
+
+    async def _process_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """Process consecutive records of one partition in one transaction. A batch that fails is rolled back
+        whole and its records are processed again one at a time (`handle_record`: retries, then the
+        dead-letter topic), so a poison event costs the others in its batch only a second run."""
+        topic = self.settings.logical_topic(records[0].topic)
+        batch: list[tuple[ConsumerRecord[bytes, bytes], _Prepared]] = []
+        not_ours = 0
         for record in records:
-            await self.handle_record(record)
+            try:
+                item = self._prepare(self.decode(list(record.headers), record.value))
+            except PoisonEvent as exc:
+                # It has no effects to order against the others, so it can leave before they commit.
+                await self.dead_letter(record, f"poison: {exc}")
+                continue
+            if item is None:
+                not_ours += 1
+            else:
+                batch.append((record, item))
+        ran: set[int] = set()
+        if batch:
+            try:
+                ran = await self._process_together([item for _, item in batch])
+            except Exception as exc:
+                log.warning(
+                    "event batch failed; processing its events one at a time",
+                    extra={"consumer": self.name, "events": len(batch), "error": type(exc).__name__},
+                )
+                for record, _ in batch:
+                    await self.handle_record(record)
+                batch = []
+        if ran:
+            EVENTS_CONSUMED.labels(self.settings.service_name, self.name, topic, "processed").inc(len(ran))
+        if skipped := not_ours + len(batch) - len(ran):
+            EVENTS_CONSUMED.labels(self.settings.service_name, self.name, topic, "skipped").inc(skipped)
 
     async def run(self) -> None:
         """Consume until cancelled. Partitions are processed concurrently, each one strictly in order."""

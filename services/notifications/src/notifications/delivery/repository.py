@@ -12,16 +12,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.models import Notification
 
+# The channel the sender LISTENs on: a trigger on `notifications` (migration 3b1f0c2d9e7a) notifies it when
+# a transaction that made an e-mail pending commits.
+DUE_CHANNEL = "notifications_due"
 
-async def add_intent(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """Insert one intent; False when (event, recipient, template) was already recorded."""
-    result = await session.execute(
-        insert(Notification)
-        .values(**values)
-        .on_conflict_do_nothing(constraint="uq_notifications_event_recipient")
-        .returning(Notification.id)
-    )
-    return result.first() is not None
+_ADD_INTENTS = (
+    insert(Notification)
+    .on_conflict_do_nothing(constraint="uq_notifications_event_recipient")
+    .returning(Notification.id)
+)
+
+
+async def add_intents(session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert intents in one statement; returns the ids that are new ((event, recipient, template) not
+    recorded before)."""
+    if not rows:
+        return set()
+    return set((await session.execute(_ADD_INTENTS, rows)).scalars())
 
 
 async def claim_due(
@@ -39,12 +46,9 @@ async def claim_due(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    ids = list((await session.execute(due)).scalars())
-    if not ids:
-        return []
     rows = await session.scalars(
         update(Notification)
-        .where(Notification.id.in_(ids))
+        .where(Notification.id.in_(due.scalar_subquery()))
         .values(lease_until=lease_until, attempts=Notification.attempts + 1)
         .returning(Notification),
         execution_options={"synchronize_session": False},
@@ -52,24 +56,27 @@ async def claim_due(
     return sorted(rows, key=lambda n: (n.next_attempt_at, n.created_at))
 
 
-async def save_rendering(
-    session: AsyncSession, *, notification_id: uuid.UUID, to_address: str, subject: str, text: str, html: str
-) -> None:
-    await session.execute(
-        update(Notification)
-        .where(Notification.id == notification_id)
-        .values(to_address=to_address, subject=subject, body_text=text, body_html=html)
-    )
+async def save_renderings(session: AsyncSession, renderings: list[dict[str, Any]]) -> None:
+    """Store renderings (`id`, `to_address`, `subject`, `body_text`, `body_html`), so a re-send is the same
+    message."""
+    if renderings:
+        await session.execute(update(Notification), renderings)
 
 
-async def mark_sent(session: AsyncSession, *, notification_id: uuid.UUID, now: datetime) -> bool:
-    result = await session.execute(
+async def mark_sent(
+    session: AsyncSession, *, notification_ids: list[uuid.UUID], now: datetime
+) -> set[uuid.UUID]:
+    """Record e-mails the relay accepted; returns the ids that were still pending."""
+    if not notification_ids:
+        return set()
+    result = await session.scalars(
         update(Notification)
-        .where(Notification.id == notification_id, Notification.status == "pending")
+        .where(Notification.id.in_(notification_ids), Notification.status == "pending")
         .values(status="sent", sent_at=now, lease_until=None, last_error=None)
-        .returning(Notification.id)
+        .returning(Notification.id),
+        execution_options={"synchronize_session": False},
     )
-    return result.first() is not None
+    return set(result)
 
 
 async def mark_retry(

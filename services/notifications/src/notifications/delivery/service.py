@@ -28,7 +28,7 @@ async def record_intents(
 ) -> int:
     """Queue each intent once (a redelivered event adds nothing); optional ones a client turned off are
     kept as `suppressed` so the feed shows them but nothing is sent. Returns how many were new."""
-    added = 0
+    rows = []
     for intent in intents:
         status = "pending"
         category = intent.optional_category
@@ -37,8 +37,7 @@ async def record_intents(
         ):
             status = "suppressed"
         nid = notification_id(event_id, intent.recipient_id, intent.template)
-        new = await repository.add_intent(
-            session,
+        rows.append(
             {
                 "id": nid,
                 "event_id": event_id,
@@ -53,14 +52,17 @@ async def record_intents(
                 "attempts": 0,
                 "next_attempt_at": now,
                 "created_at": now,
-            },
+            }
         )
-        if new:
-            added += 1
-            if status == "suppressed":
-                EMAILS.labels("suppressed").inc()
-            log.info(
-                "notification queued",
-                extra={"notification_id": str(nid), "template": intent.template, "status": status},
-            )
-    return added
+    # One statement for all of them; a pending row wakes the sender when this transaction commits (trigger).
+    new = await repository.add_intents(session, rows)
+    for row in rows:
+        if row["id"] not in new:
+            continue
+        if row["status"] == "suppressed":
+            EMAILS.labels("suppressed").inc()
+        log.info(
+            "notification queued",
+            extra={"notification_id": str(row["id"]), "template": row["template"], "status": row["status"]},
+        )
+    return len(new)

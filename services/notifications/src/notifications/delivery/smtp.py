@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -83,21 +82,65 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
-async def send(target: SmtpTarget, message: EmailMessage, *, timeout: float, service: str) -> None:
-    """Hand one message to the relay; raises an aiosmtplib error or OSError when it is not accepted."""
-    started = time.perf_counter()
-    outcome = "error"
-    try:
-        await aiosmtplib.send(
-            message,
-            hostname=target.host,
-            port=target.port,
-            username=target.username,
-            password=target.password,
-            use_tls=target.use_tls,
-            start_tls=target.start_tls,
-            timeout=timeout,
+class Connection:
+    """One SMTP connection that carries message after message: opened on first use, opened again after the
+    relay drops it. One message at a time (SMTP has no pipelining across transactions)."""
+
+    def __init__(self, target: SmtpTarget, *, timeout: float, service: str) -> None:
+        self.target = target
+        self.timeout = timeout
+        self.service = service
+        self._client: aiosmtplib.SMTP | None = None
+        self.opened = 0  # connections opened so far (for tests and metrics)
+
+    async def _connected(self) -> tuple[aiosmtplib.SMTP, bool]:
+        if self._client is not None and self._client.is_connected:
+            return self._client, True
+        t = self.target
+        client = aiosmtplib.SMTP(
+            hostname=t.host,
+            port=t.port,
+            username=t.username,
+            password=t.password,
+            use_tls=t.use_tls,
+            start_tls=t.start_tls,
+            timeout=self.timeout,
         )
-        outcome = "ok"
-    finally:
-        UPSTREAM_LATENCY.labels(service, "smtp", outcome).observe(time.perf_counter() - started)
+        await client.connect()
+        self._client = client
+        self.opened += 1
+        return client, False
+
+    async def send(self, sender: str, recipient: str, message: bytes, *, utf8: bool = False) -> None:
+        """Hand one message to the relay; raises an aiosmtplib error or OSError when it is not accepted.
+
+        A reused connection the relay has closed in the meantime is opened again and the message tried once
+        more on it (a refusal of the message itself is not retried here)."""
+        started = time.perf_counter()
+        outcome = "error"
+        options = ["SMTPUTF8"] if utf8 else None
+        try:
+            for _ in range(2):
+                client, reused = await self._connected()
+                try:
+                    await client.sendmail(sender, [recipient], message, mail_options=options)
+                    break
+                except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
+                    raise  # the relay answered about this message; the connection is still good (RSET)
+                except (aiosmtplib.SMTPException, OSError) as exc:
+                    await self.close()
+                    if not reused or not isinstance(exc, ConnectionError):
+                        raise
+            outcome = "ok"
+        finally:
+            UPSTREAM_LATENCY.labels(self.service, "smtp", outcome).observe(time.perf_counter() - started)
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            if client.is_connected:
+                await client.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            client.close()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.models import CareRelationship, SecondaryFlag, SessionFact
@@ -69,6 +69,15 @@ async def session_dates(session: AsyncSession, session_ids: list[uuid.UUID]) -> 
     return {r.session_id: r.date_of_service for r in rows}
 
 
+_flag = insert(SecondaryFlag)
+# Built once: only the values change from one flag to the next.
+_RECORD_FLAG = _flag.on_conflict_do_update(
+    index_elements=[SecondaryFlag.coverage_id],
+    set_={k: _flag.excluded[k] for k in ("payer_id", "other_payer_name", "flagged_at")},
+    where=SecondaryFlag.flagged_at <= _flag.excluded.flagged_at,
+)
+
+
 async def record_flag(
     session: AsyncSession,
     *,
@@ -78,25 +87,34 @@ async def record_flag(
     other_payer_name: str | None,
     flagged_at: datetime,
 ) -> None:
-    values = {
-        "coverage_id": coverage_id,
-        "client_id": client_id,
-        "payer_id": payer_id,
-        "other_payer_name": other_payer_name,
-        "flagged_at": flagged_at,
-    }
-    stmt = insert(SecondaryFlag).values(**values)
     await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[SecondaryFlag.coverage_id],
-            set_={k: stmt.excluded[k] for k in ("payer_id", "other_payer_name", "flagged_at")},
-            where=SecondaryFlag.flagged_at <= stmt.excluded.flagged_at,
-        )
+        _RECORD_FLAG,
+        {
+            "coverage_id": coverage_id,
+            "client_id": client_id,
+            "payer_id": payer_id,
+            "other_payer_name": other_payer_name,
+            "flagged_at": flagged_at,
+        },
     )
 
 
-async def other_payer_name(session: AsyncSession, coverage_id: uuid.UUID) -> str | None:
-    found = await session.execute(
-        select(SecondaryFlag.other_payer_name).where(SecondaryFlag.coverage_id == coverage_id)
-    )
-    return found.scalar()
+_COB_FACTS = select(
+    select(func.array_agg(aggregate_order_by(CareRelationship.provider_id, CareRelationship.started_at)))
+    .where(CareRelationship.client_id == bindparam("client_id"))
+    .scalar_subquery(),
+    select(SecondaryFlag.other_payer_name)
+    .where(SecondaryFlag.coverage_id == bindparam("coverage_id"))
+    .scalar_subquery(),
+)
+
+
+async def cob_facts(
+    session: AsyncSession, *, client_id: uuid.UUID, coverage_id: uuid.UUID
+) -> tuple[list[uuid.UUID], str | None]:
+    """In one query: the client's providers (`providers_of`) and the other plan the flag named
+    (`other_payer_name`)."""
+    providers, other = (
+        await session.execute(_COB_FACTS, {"client_id": client_id, "coverage_id": coverage_id})
+    ).one()
+    return list(providers or []), other
