@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from aiokafka import ConsumerRecord
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
+from contracts.cloudevents import Envelope
+from contracts.events import ClientRegistered
 from devstack.infra import create_database, free_port, start_postgres
 from kit.db import Database
+from kit.messaging.consumer import Consumer
 from kit.messaging.kafka import ensure_topics
 from kit.settings import KitSettings
 from kit.testing.helpers import eventually
@@ -18,8 +26,15 @@ from kit.testing.plugin import Infra
 from tests.faults.cable import Cable, start_broker_behind
 from tests.faults.load import Load
 from tests.faults.procs import Launcher, demo_env
-from tests.faults.stores import dead_letter_count, note_clients, processed_count, seen_clients, unsent
-from tests.kit.demo import Base
+from tests.faults.stores import (
+    dead_letter_count,
+    note_clients,
+    processed_count,
+    seen_clients,
+    seen_count,
+    unsent,
+)
+from tests.kit.demo import SUBSCRIPTIONS, Base, messaging
 
 pytestmark = pytest.mark.fault
 
@@ -118,3 +133,60 @@ async def _readiness(client: httpx.AsyncClient, status: int) -> bool:
         return (await client.get("/readyz", timeout=5)).status_code == status
     except httpx.HTTPError:
         return False
+
+
+async def test_database_unreachable_for_longer_than_the_retries_the_event_waits_and_is_not_dead_lettered(
+    database_url: str, demo_db: Database, topic_prefix: str
+) -> None:
+    """An outage of the consumer's own database is not the event's fault: however long it lasts (here far
+    longer than 3 attempts 10 ms apart), the event waits for the database and is applied once, never
+    dead-lettered (a dead letter written the moment the database returns would need ops to replay it)."""
+    url = make_url(database_url)
+    assert url.port is not None
+    cable = Cable(url.port)  # the consumer reaches PostgreSQL only through this
+    settings = KitSettings(
+        database_url=url.set(port=cable.port).render_as_string(hide_password=False),
+        kafka_topic_prefix=topic_prefix,
+        consumer_max_attempts=3,
+        consumer_retry_backoff_s=0.01,
+    )
+    db = Database(settings.database_url, pool_size=2)
+    consumer = Consumer(
+        name="demo",
+        db=db,
+        settings=settings,
+        processed=messaging.processed,
+        dead_letters=messaging.dead_letters,
+        subscriptions=SUBSCRIPTIONS,
+    )
+    event = ClientRegistered(client_id=uuid.uuid4(), home_state="NY", registered_at=datetime.now(UTC))
+    envelope = Envelope.wrap(event, source="test")
+    record: ConsumerRecord[bytes, bytes] = ConsumerRecord(
+        topic=settings.topic(ClientRegistered.topic),
+        partition=0,
+        offset=0,
+        timestamp=0,
+        timestamp_type=0,
+        key=envelope.subject.encode(),
+        value=envelope.body(),
+        checksum=None,
+        serialized_key_size=0,
+        serialized_value_size=0,
+        headers=envelope.headers(),
+    )
+
+    async def database_back_later() -> None:
+        await asyncio.sleep(1.5)
+        await cable.plug()
+
+    try:
+        back = asyncio.create_task(database_back_later())
+        outcome = await asyncio.wait_for(consumer.handle_record(record), timeout=30)
+        await back
+    finally:
+        await cable.unplug()
+        await db.dispose()
+    assert outcome == "processed"
+    assert await seen_count(demo_db) == 1
+    assert await processed_count(demo_db) == 1
+    assert await dead_letter_count(demo_db) == 0

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, Table, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -28,6 +30,32 @@ def make_base(schema: str) -> type[DeclarativeBase]:
         metadata = MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
 
     return Base
+
+
+# SQLSTATE class 08 (connection exception) and the server shutting down or still starting up.
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be used right now (unreachable, restarting, every pooled
+    connection busy), as opposed to refusing this statement: worth waiting for, never the caller's fault."""
+    # The pool re-raises a failed connect as the driver's own error: a refused or reset connection.
+    if isinstance(exc, PoolTimeoutError | ConnectionError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, OperationalError):
+            return True
+        chain = [exc.orig, getattr(exc.orig, "__cause__", None)]
+    elif type(exc).__module__.startswith("asyncpg"):  # the driver's own, from raw connection use
+        chain = [exc]
+    else:
+        return False
+    for inner in chain:
+        if isinstance(inner, OSError) or type(inner).__name__ == "ConnectionDoesNotExistError":
+            return True
+        if str(getattr(inner, "sqlstate", "") or "").startswith(_UNAVAILABLE_STATES):
+            return True
+    return False
 
 
 async def copy_rows(

@@ -8,9 +8,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kit.db import database_unavailable
 
 PROBLEM_BASE = "https://parity.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -159,7 +161,7 @@ def install_error_handlers(app: FastAPI) -> None:
         ):
             detail = "A value in the request is out of the range this API stores."
             return problem(422, "invalid-value", "A value is out of range", detail, request.url.path)
-        if exc.connection_invalidated or isinstance(exc, OperationalError) or isinstance(exc.orig, OSError):
+        if database_unavailable(exc):
             log.warning("database unavailable", extra={"path": request.url.path})
             detail = "The service cannot reach its database right now; retry in a moment."
             return problem(

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import DLQ_SUFFIX, Event
 from contracts.cloudevents import Envelope
-from kit.db import Database
+from kit.db import Database, database_unavailable
 from kit.logging import correlation_id
 from kit.messaging.kafka import start_with_retry
 from kit.metrics import CONSUMER_LAG, DLQ_MESSAGES, EVENTS_CONSUMED
@@ -174,7 +174,10 @@ class Consumer:
             await self.dead_letter(record, f"poison: {exc}")
             return "dead_lettered"
         attempts = self.settings.consumer_max_attempts
-        for attempt in range(1, attempts + 1):
+        attempt = 0
+        outage_wait = self.settings.consumer_retry_backoff_s
+        while attempt < attempts:
+            attempt += 1
             try:
                 done = await self.process(envelope)
                 outcome = "processed" if done else "skipped"
@@ -184,6 +187,22 @@ class Consumer:
                 error = f"poison: {exc}"
                 break
             except Exception as exc:
+                if database_unavailable(exc):
+                    # Our own database is down, restarting or saturated: nothing is wrong with the event, and
+                    # dead-lettering it would lose it. Wait for the database as long as it takes (the
+                    # partition waits too; consumer lag and /readyz show it), without spending an attempt.
+                    log.warning(
+                        "database unavailable; the event waits",
+                        extra={
+                            "consumer": self.name,
+                            "event_id": str(envelope.id),
+                            "error": type(exc).__name__,
+                        },
+                    )
+                    attempt -= 1
+                    await asyncio.sleep(outage_wait)
+                    outage_wait = min(outage_wait * 2, 5.0)
+                    continue
                 error = f"{type(exc).__name__}: {exc}"[:1000]
                 log.warning(
                     "event handler failed",
