@@ -17,36 +17,21 @@ from bench.targets import start_everything
 DELAY_S = 0.2
 
 
-def tree_cpu(stack: Stack) -> dict[str, float]:
-    """CPU of what cpu_seconds does not see: PostgreSQL's backends (children of the postmaster, alive for
-    the pools' lifetime) and this process, the load driver."""
-    out = {"bench driver": sum(psutil.Process().cpu_times()[:2])}
-    for managed in stack.processes:
-        try:
-            children = psutil.Process(managed.proc.pid).children(recursive=True)
-        except psutil.Error:
-            continue
-        total = 0.0
-        for child in children:
-            try:
-                total += sum(child.cpu_times()[:2])
-            except psutil.Error:
-                continue
-        if total:
-            out[f"{managed.name} children"] = total
-    return out
+def driver_cpu() -> dict[str, float]:
+    """CPU of this process, the load driver (cpu_seconds counts the stack's processes and their children)."""
+    return {"bench driver": sum(psutil.Process().cpu_times()[:2])}
 
 
 async def measure(stack: Stack, urls: dict[str, str], n: int, rate: float) -> list[str]:
     member = {"status": "active", "delay_seconds": DELAY_S}
     cases = await make_cases(urls["eligibility"], urls["clearinghouse"], n, member=member, tag="FAN")
-    before = {**cpu_seconds(stack.everything()), **tree_cpu(stack)}
+    before = {**cpu_seconds(stack.everything()), **driver_cpu()}
     sent = await verify_open_loop(urls["eligibility"], cases, rate)
     span = max(s.finished for s in sent) - min(s.started for s in sent)
     latency = [(s.finished - s.started) * 1000 for s in sent]
     ok = sum(s.status == 200 for s in sent)
     outcomes = Counter(f"{s.status} {s.outcome}" for s in sent)
-    after = {**cpu_seconds(stack.everything()), **tree_cpu(stack)}
+    after = {**cpu_seconds(stack.everything()), **driver_cpu()}
     cpu = cpu_line(before, {k: after.get(k, before[k]) for k in before}, n, "verification")
     total = sum(after.get(k, v) - v for k, v in before.items())
     return [

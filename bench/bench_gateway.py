@@ -16,29 +16,12 @@ import tarfile
 from io import BytesIO
 
 import httpx
-import psutil
 
-from bench.harness import ROOT, Load, Managed, Report, Stack, machine, wrk
+from bench.harness import ROOT, Load, Managed, Report, Stack, cpu_seconds, machine, wrk
 from bench.targets import IDENTITY, bearer, gateway_env, prepare_database, start_read_service
 
 CONNECTIONS = (1, 16, 64)
 PATH = "/v1/payers"
-
-
-def cpu_seconds(processes: dict[str, Managed]) -> dict[str, float]:
-    """CPU time (user + system) each process and its children (nginx's worker) have used so far."""
-    out = {}
-    for name, managed in processes.items():
-        try:
-            proc = psutil.Process(managed.proc.pid)
-            total = 0.0
-            for p in (proc, *proc.children(recursive=True)):
-                times = p.cpu_times()
-                total += times.user + times.system
-            out[name] = total
-        except psutil.Error:
-            out[name] = float("nan")
-    return out
 
 
 def measure(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import resource
 import sys
 import time
 import uuid
@@ -40,10 +39,12 @@ PAYER = "aetna"
 YEAR = date(2026, 1, 1)
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
+    """Resident memory now (VmRSS) or at its peak (VmHWM: unlike ru_maxrss, not inherited from the parent
+    that started this process, e.g. `make bench`)."""
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
 
@@ -243,7 +244,7 @@ async def main(clients: int) -> None:
         print(f"RE-PRICING THROUGHPUT:           {changed / (t1 - t0):,.0f} sessions/s (end to end)")
         print(
             f"RSS before/after re-pricing:     {rss_before:.0f} MB / {rss_mb():.0f} MB "
-            f"(peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB); "
+            f"(peak {rss_mb('VmHWM'):.0f} MB); "
             f"relay process {rss_mib(relay):.0f} MiB"
         )
         print(cpu_line(cpu_before, cpu_after, changed // 1000 or 1, "1,000 sessions"))
