@@ -3,16 +3,22 @@ dependency that opened it (services never commit)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, Table, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+
+log = logging.getLogger("kit.db")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -30,6 +36,45 @@ def make_base(schema: str) -> type[DeclarativeBase]:
         metadata = MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
 
     return Base
+
+
+def asyncpg_dsn(sqlalchemy_url: str) -> str:
+    """The driver's own DSN for a SQLAlchemy URL (raw connections: LISTEN, COPY from tools)."""
+    return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def listen_forever(
+    database_url: str,
+    channel: str,
+    wake: Callable[[], None],
+    *,
+    connected: asyncio.Event | None = None,
+    what: str = "listener",
+) -> None:
+    """LISTEN on `channel` until cancelled, calling `wake` for every NOTIFY, and once on every (re)connect:
+    whatever was notified while the connection was down is looked for then. A dropped connection is opened
+    again after a second; `connected` is set while the LISTEN is up."""
+    while True:
+        conn = None
+        try:
+            conn = await asyncpg.connect(asyncpg_dsn(database_url))
+            await conn.add_listener(channel, lambda *_: wake())
+            if connected is not None:
+                connected.set()
+            wake()
+            while not conn.is_closed():
+                await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("listener disconnected", extra={"listener": what, "error": type(exc).__name__})
+            await asyncio.sleep(1)
+        finally:
+            if connected is not None:
+                connected.clear()
+            if conn is not None and not conn.is_closed():
+                with contextlib.suppress(Exception):
+                    await conn.close()
 
 
 # SQLSTATE class 08 (connection exception) and the server shutting down or still starting up.

@@ -10,19 +10,20 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
 from sqlalchemy import BigInteger, Table, Text, any_, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from kit.db import Database
+from kit.db import Database, asyncpg_dsn, listen_forever
 from kit.messaging.kafka import start_with_retry
 from kit.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISH_ERRORS, OUTBOX_PUBLISHED
 from kit.settings import KitSettings
 
 log = logging.getLogger("kit.relay")
+
+__all__ = ["OutboxRelay", "asyncpg_dsn", "notify_channel", "partition_of"]
 
 
 def notify_channel(table: Table) -> str:
@@ -38,10 +39,6 @@ def partition_of(key: bytes, partitions: list[int]) -> int:
     """The partition the Java client's (and aiokafka's) default partitioner puts `key` on, among the topic's
     sorted partitions. One aggregate's key recurs from batch to batch, so its hash is cached."""
     return partitions[_key_hash(key) % len(partitions)]
-
-
-def asyncpg_dsn(sqlalchemy_url: str) -> str:
-    return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 class OutboxRelay:
@@ -165,28 +162,13 @@ class OutboxRelay:
                 delete(t).where(t.c.sent_at.is_not(None), t.c.sent_at < func.now() - self.retention)
             )
 
-    async def _listen(self) -> None:
-        """Wake the loop as soon as a transaction that wrote to the outbox commits (LISTEN/NOTIFY)."""
-        while True:
-            conn = None
-            try:
-                conn = await asyncpg.connect(asyncpg_dsn(self.settings.database_url))
-                await conn.add_listener(notify_channel(self.table), lambda *_: self._wake.set())
-                while not conn.is_closed():
-                    await asyncio.sleep(5)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("outbox listener disconnected", extra={"error": type(exc).__name__})
-                await asyncio.sleep(1)
-            finally:
-                if conn is not None and not conn.is_closed():
-                    with contextlib.suppress(Exception):
-                        await conn.close()
-
     async def run(self) -> None:
         """Publish until cancelled; with the broker or database down, wait and try again."""
-        listener = asyncio.create_task(self._listen())
+        listener = asyncio.create_task(
+            listen_forever(
+                self.settings.database_url, notify_channel(self.table), self._wake.set, what="outbox listener"
+            )
+        )
         backoff = 0.2
         loops = 0
         try:

@@ -14,9 +14,7 @@ import contextlib
 import logging
 import time
 
-import asyncpg
-
-from kit.messaging.relay import asyncpg_dsn
+from kit.db import listen_forever
 from kit.runtime import Runtime
 from notifications.config import Settings
 from notifications.delivery.repository import DUE_CHANNEL
@@ -36,32 +34,19 @@ class Sender:
     def wake(self) -> None:
         self._wake.set()
 
-    async def _listen(self, database_url: str) -> None:
-        while True:
-            conn = None
-            try:
-                conn = await asyncpg.connect(asyncpg_dsn(database_url))
-                await conn.add_listener(DUE_CHANNEL, lambda *_: self._wake.set())
-                self.listening.set()
-                self._wake.set()  # anything queued while we were not listening
-                while not conn.is_closed():
-                    await asyncio.sleep(5)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("sender listener disconnected", extra={"error": type(exc).__name__})
-                await asyncio.sleep(1)
-            finally:
-                self.listening.clear()
-                if conn is not None and not conn.is_closed():
-                    with contextlib.suppress(Exception):
-                        await conn.close()
-
     async def run(self, runtime: Runtime) -> None:
         """Send until cancelled."""
         settings = runtime.settings
         assert isinstance(settings, Settings)
-        listener = asyncio.create_task(self._listen(settings.database_url))
+        listener = asyncio.create_task(
+            listen_forever(
+                settings.database_url,
+                DUE_CHANNEL,
+                self.wake,
+                connected=self.listening,
+                what="sender listener",
+            )
+        )
         mailer = Mailer(settings)
         last_sent = time.monotonic()
         try:
