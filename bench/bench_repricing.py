@@ -154,8 +154,15 @@ async def print_statements(dsn: str) -> None:
             "SELECT calls, round(total_exec_time) AS ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q "
             "FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12"
         )
+        hot = await conn.fetchrow(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE schemaname = 'pricing' "
+            "AND relname = 'sessions'"
+        )
     finally:
         await conn.close()
+    print(
+        f"sessions updated: {hot['n_tup_upd']:,}, of which heap-only (no index entries): {hot['n_tup_hot_upd']:,}"
+    )
     print("PostgreSQL statements (calls, ms, rows):")
     for r in rows:
         print(f"  {r['calls']:>5} {r['ms']:>7} {r['rows']:>8}  {r['q']}")
