@@ -175,14 +175,7 @@ class Upstreams:
         except TimeoutError:
             return _timeout(service, instance)
         except (aiohttp.ClientError, OSError) as exc:
-            log.warning("upstream unavailable", extra={"service": service, "error": type(exc).__name__})
-            return problem(
-                502,
-                "upstream-unavailable",
-                "Upstream unavailable",
-                f"The {service} service is unavailable.",
-                instance,
-            )
+            return _unavailable(service, instance, "upstream unavailable", exc)
         out: list[tuple[bytes, bytes]] = []
         length: int | None = None
         for k, v in response.raw_headers:
@@ -203,18 +196,22 @@ class Upstreams:
             except TimeoutError:
                 return _timeout(service, instance)
             except aiohttp.ClientError as exc:
-                log.warning("upstream broke off", extra={"service": service, "error": type(exc).__name__})
-                return problem(
-                    502,
-                    "upstream-unavailable",
-                    "Upstream unavailable",
-                    f"The {service} service is unavailable.",
-                    instance,
-                )
+                return _unavailable(service, instance, "upstream broke off", exc)
             finally:
                 response.release()
             return Reply(response.status, out, data)
         return Reply(response.status, out, None, response)
+
+
+def _unavailable(service: str, instance: str, what: str, exc: BaseException) -> JSONResponse:
+    log.warning(what, extra={"service": service, "error": type(exc).__name__})
+    return problem(
+        502,
+        "upstream-unavailable",
+        "Upstream unavailable",
+        f"The {service} service is unavailable.",
+        instance,
+    )
 
 
 def _timeout(service: str, instance: str) -> JSONResponse:
