@@ -72,6 +72,16 @@ class Verified:
     benefits: BenefitValues | None
 
 
+def verdict(answer: Answer) -> tuple[str, str, str | None]:
+    """What a 271 makes of the verification and its coverage: (outcome, coverage status, status reason).
+    A plan the insurer reports as secondary is inactive here whatever else the 271 says."""
+    if answer.secondary:
+        return "secondary", "inactive", "secondary_flag"
+    if answer.kind != "active":
+        return answer.kind, "inactive", INACTIVE_REASONS[answer.kind]
+    return "active", "active", None
+
+
 async def record(
     *, session: AsyncSession, runtime: Runtime, pending: Pending, answer: Answer | None, failure: str | None
 ) -> Verified:
@@ -113,12 +123,7 @@ async def record(
     next_at = done + timedelta(days=settings.reverify_after_days)
     snapshot_id: uuid.UUID | None = None
     open_case = facts.open_case_id is not None
-    if answer.secondary:
-        outcome, status, reason = "secondary", "inactive", "secondary_flag"
-    elif answer.kind != "active":
-        outcome, status, reason = answer.kind, "inactive", INACTIVE_REASONS[answer.kind]
-    else:
-        outcome, status, reason = "active", "active", None
+    outcome, status, reason = verdict(answer)
     moved = (facts.status, facts.status_reason) != (status, reason)
     if moved:
         events.append(

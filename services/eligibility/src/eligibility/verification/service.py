@@ -31,7 +31,7 @@ from eligibility.verification.clearinghouse import (
     exchange,
     make_client,
 )
-from eligibility.verification.record import INACTIVE_REASONS, Pending, Trigger, Verified, record
+from eligibility.verification.record import Pending, Trigger, Verified, record, verdict
 from eligibility.verification.slots import Slots
 from eligibility.verification.x12_270 import Inquiry, Person, render_270
 from eligibility.verification.x12_271 import Answer, PayerUnavailable, Unreadable271, parse_271
@@ -241,11 +241,11 @@ async def _apply(
     coverage.last_verified_at = now
     coverage.verification_failures = 0
     coverage.next_verification_at = now + timedelta(days=settings.reverify_after_days)
+    verification.outcome, status, reason = verdict(answer)
+    moved = await set_status(
+        session=session, runtime=runtime, coverage=coverage, status=status, reason=reason
+    )
     if answer.secondary:
-        verification.outcome = "secondary"
-        moved = await set_status(
-            session=session, runtime=runtime, coverage=coverage, status="inactive", reason="secondary_flag"
-        )
         if moved:
             await runtime.outbox.publish(
                 session,
@@ -268,18 +268,7 @@ async def _apply(
                 + (f" (primary: {answer.other_payer_name})." if answer.other_payer_name else "."),
             )
         return
-    verification.outcome = answer.kind
-    if answer.kind != "active":
-        await set_status(
-            session=session,
-            runtime=runtime,
-            coverage=coverage,
-            status="inactive",
-            reason=INACTIVE_REASONS[answer.kind],
-        )
-        return
-    await set_status(session=session, runtime=runtime, coverage=coverage, status="active", reason=None)
-    if answer.benefits is not None:
+    if status == "active" and answer.benefits is not None:
         verification.snapshot_id = await _snapshot(
             session=session,
             runtime=runtime,
