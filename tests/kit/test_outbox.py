@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 
+import asyncpg
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import func, select
@@ -14,7 +16,7 @@ from contracts.events import ClientRegistered
 from kit.db import Database
 from kit.messaging.kafka import make_producer
 from kit.messaging.outbox import COPY_FROM
-from kit.messaging.relay import OutboxRelay, partition_of
+from kit.messaging.relay import OutboxRelay, asyncpg_dsn, notify_channel, partition_of
 from kit.runtime import Runtime
 from kit.settings import KitSettings
 from kit.testing.helpers import TopicReader, eventually, running_app
@@ -132,3 +134,39 @@ def test_relay_puts_each_key_on_the_partition_the_default_partitioner_would() ->
         got = [partition_of(k, partitions) for k in keys]
         assert got == [default(k, partitions, partitions) for k in keys]
         assert len(set(got)) == n
+
+
+async def test_a_committed_publish_wakes_the_relay_by_trigger_and_a_rolled_back_one_does_not(
+    make_settings: SettingsFactory, demo_db: Database, database_url: str
+) -> None:
+    """The outbox's statement trigger NOTIFYs the relay's channel on commit: the writer spends no round trip."""
+    settings = make_settings(KitSettings, service_name="kitdemo")
+    runtime = Runtime.build(settings, messaging)
+    woken: asyncio.Queue[str] = asyncio.Queue()
+    listener = await asyncpg.connect(asyncpg_dsn(database_url))
+    await listener.add_listener(notify_channel(messaging.outbox), lambda *args: woken.put_nowait(args[2]))
+    event = ClientRegistered(client_id=uuid.uuid4(), home_state="NY", registered_at=datetime.now(UTC))
+
+    async def publish_then_fail() -> None:
+        async with demo_db.session() as s:
+            await runtime.outbox.publish(s, event)
+            raise RuntimeError("rolled back")
+
+    try:
+        with pytest.raises(RuntimeError):
+            await publish_then_fail()
+        await asyncio.sleep(0.3)
+        assert woken.empty()
+        async with demo_db.session() as s:
+            await runtime.outbox.publish(s, event, event.model_copy(update={"home_state": "CA"}))
+        assert await asyncio.wait_for(woken.get(), timeout=5) == "outbox_kitdemo"
+        await asyncio.sleep(0.3)
+        assert woken.empty(), "one notification per transaction"
+    finally:
+        await listener.close()
+        await runtime.stop()
+    async with demo_db.session() as s:
+        rows = (await s.execute(messaging.outbox.select().order_by(messaging.outbox.c.seq))).mappings().all()
+    assert [r["payload"]["home_state"] for r in rows] == ["NY", "CA"]
+    assert [r["event_type"] for r in rows] == ["parity.client.registered.v1"] * 2
+    assert rows[0]["headers"]["ce_id"] == str(rows[0]["event_id"])

@@ -19,7 +19,8 @@ from kit.runtime import Runtime, settle_heap
 from kit.tracing import setup_tracing
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    """A coroutine, so FastAPI runs it on the event loop (a plain function would cost a threadpool hop)."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 

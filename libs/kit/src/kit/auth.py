@@ -48,7 +48,8 @@ class Principal(BaseModel):
         return h
 
 
-def principal_from_request(request: Request) -> Principal:
+async def principal_from_request(request: Request) -> Principal:
+    """A coroutine, so FastAPI runs it on the event loop (a plain function would cost a threadpool hop)."""
     expected = request.app.state.runtime.settings.internal_token
     given = request.headers.get(INTERNAL_TOKEN_HEADER, "")
     if not hmac.compare_digest(given.encode(), expected.encode()):

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, Table, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import MetaData, Table, event, text
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -111,13 +111,31 @@ async def copy_rows(
     For thousands of rows COPY is several times cheaper than a batched INSERT, on both sides: SQLAlchemy
     compiles and binds nothing, PostgreSQL parses one statement. JSON/JSONB values are passed as JSON text.
     """
-    # The driver adapter begins its transaction lazily, on the first statement it runs itself; make sure it
-    # has, so the COPY can never run outside the caller's unit of work.
-    await session.execute(text("SELECT 1"))
-    raw = await (await session.connection()).get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+    driver = await driver_connection(session)
+    await driver.copy_records_to_table(
         table.name, schema_name=table.schema, columns=list(columns), records=records
     )
+
+
+def _discard_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """Pool checkout: a connection whose socket the server closed is discarded and another one taken (the
+    pool retries a checkout that raises DisconnectionError)."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the database closed this pooled connection")
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under the session, inside the session's transaction (begun now if the session
+    has not run a statement yet), for fixed SQL on a hot path: COPY, array parameters, prepared statements.
+    What runs on it commits or rolls back with the session."""
+    raw = await (await session.connection()).get_raw_connection()
+    adapter: Any = raw.dbapi_connection
+    # SQLAlchemy's asyncpg adapter begins its transaction lazily, on the first statement it runs itself
+    # (sqlalchemy 2.1: `_transaction` / `_start_transaction`, pinned in uv.lock; tests/kit prove the rollback).
+    if adapter._transaction is None:
+        await adapter._start_transaction()
+    driver: asyncpg.Connection = adapter.driver_connection
+    return driver
 
 
 class Database:
@@ -128,10 +146,15 @@ class Database:
             url,
             pool_size=pool_size,
             max_overflow=max_overflow,
-            pool_pre_ping=True,
+            # Not SQLAlchemy's pre-ping: on asyncpg it costs three round trips (BEGIN, `;`, ROLLBACK) per
+            # checkout. A connection the server closed (restart, idle kill) is found at checkout without a
+            # round trip (`_discard_closed`); one that dies unnoticed fails its statement as a disconnect,
+            # which invalidates the whole pool, and the request is answered 503 (`database_unavailable`).
+            pool_pre_ping=False,
             pool_timeout=10,
             echo=echo,
         )
+        event.listen(self.engine.sync_engine, "checkout", _discard_closed)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
 
     @asynccontextmanager

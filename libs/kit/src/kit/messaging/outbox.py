@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import orjson
-from sqlalchemy import Table, insert, text
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.base import Event
 from contracts.cloudevents import Envelope
-from kit.db import copy_rows
+from kit.db import copy_rows, driver_connection
 from kit.logging import correlation_id
 from kit.tracing import inject
 
@@ -23,6 +23,16 @@ class Outbox:
     def __init__(self, table: Table, *, source: str) -> None:
         self.table = table
         self.source = source
+        # One statement for a handful of events, prepared once per connection by asyncpg; the relay is woken by
+        # the table's statement trigger (`outbox_wake_ddl`) when the transaction commits. The names are the
+        # service's own table, never input.
+        into = f'"{table.schema}"."{table.name}" ({", ".join(_COLUMNS)})'
+        self._insert = (
+            "INSERT INTO "  # noqa: S608
+            + into
+            + " SELECT e, t, k, y, h::jsonb, p::jsonb FROM unnest($1::uuid[], $2::text[], $3::text[],"
+            " $4::text[], $5::text[], $6::text[]) AS r(e, t, k, y, h, p)"
+        )
 
     async def publish(self, session: AsyncSession, *events: Event) -> list[Envelope]:
         """Stage events in the caller's transaction; nothing leaves unless that transaction commits."""
@@ -35,24 +45,20 @@ class Outbox:
             )
             for e in events
         ]
-        # Wakes the relay the moment this transaction commits (NOTIFY is delivered on commit only).
-        await session.execute(
-            text("SELECT pg_notify(:channel, '')"), {"channel": f"outbox_{self.table.schema}"}
-        )
         rows = [
             (
                 env.id,
                 type(ev).topic,
                 env.subject,
                 env.type,
-                env.header_map(),
-                env.data,
+                orjson.dumps(env.header_map()).decode(),
+                orjson.dumps(env.data).decode(),
             )
             for env, ev in zip(envelopes, events, strict=True)
         ]
         if len(rows) >= COPY_FROM:
-            records = [(*r[:4], orjson.dumps(r[4]).decode(), orjson.dumps(r[5]).decode()) for r in rows]
-            await copy_rows(session, self.table, _COLUMNS, records)
+            await copy_rows(session, self.table, _COLUMNS, rows)
         else:
-            await session.execute(insert(self.table), [dict(zip(_COLUMNS, r, strict=True)) for r in rows])
+            driver = await driver_connection(session)
+            await driver.execute(self._insert, *(list(column) for column in zip(*rows, strict=True)))
         return envelopes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Column,
     DateTime,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    event,
     func,
     text,
 )
@@ -36,6 +38,9 @@ def define_messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
         Column("sent_at", DateTime(timezone=True), nullable=True),
         Index("ix_outbox_unsent", "seq", postgresql_where=text("sent_at IS NULL")),
     )
+    if metadata.schema:  # tables made by create_all (tests, demos) wake the relay as migrated ones do
+        for statement in outbox_wake_ddl(metadata.schema):
+            event.listen(outbox, "after_create", DDL(statement))
     processed = Table(
         "processed_events",
         metadata,
@@ -46,6 +51,26 @@ def define_messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
         PrimaryKeyConstraint("consumer", "event_id", name="pk_processed_events"),
     )
     return outbox, processed
+
+
+def outbox_wake_ddl(schema: str) -> list[str]:
+    """The statement trigger that wakes the relay (NOTIFY `outbox_<schema>`) when a transaction that added
+    outbox rows commits: once per statement, merged by PostgreSQL into one notification per transaction, and
+    no round trip of the writer's own. Each service's migrations create it; `drop_outbox_wake_ddl` undoes it."""
+    return [
+        f"""CREATE FUNCTION {schema}.outbox_wake() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('outbox_' || TG_TABLE_SCHEMA, '');
+            RETURN NULL;
+        END
+        $$""",
+        f"CREATE TRIGGER outbox_wake AFTER INSERT ON {schema}.outbox"
+        f" FOR EACH STATEMENT EXECUTE FUNCTION {schema}.outbox_wake()",
+    ]
+
+
+def drop_outbox_wake_ddl(schema: str) -> list[str]:
+    return [f"DROP TRIGGER outbox_wake ON {schema}.outbox", f"DROP FUNCTION {schema}.outbox_wake()"]
 
 
 def define_dead_letter_table(metadata: MetaData) -> Table:

@@ -1,11 +1,10 @@
 """Every query of a verification, as fixed SQL.
 
 A verification is the service's hot path (a burst of them runs side by side against a slow partner), so
-its statements are written once here rather than built by the ORM per request: the first statement of
-each transaction goes through the session (which begins the transaction and keeps the kit's commit rule),
-the rest run on the session's own asyncpg connection inside that transaction, prepared once per
-connection by asyncpg. The ORM path (COB follow-ups, other features) sees the same rows; the tables are
-those of eligibility.models, in the service's `eligibility` schema.
+its statements are written once here rather than built by the ORM per request: they run on the session's
+own asyncpg connection inside the session's transaction (`kit.db.driver_connection`; the session keeps the
+kit's commit rule), prepared once per connection by asyncpg. The ORM path (COB follow-ups, other features)
+sees the same rows; the tables are those of eligibility.models, in the service's `eligibility` schema.
 """
 
 from __future__ import annotations
@@ -16,9 +15,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import asyncpg
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.db import driver_connection
 
 
 @dataclass(frozen=True)
@@ -63,10 +62,10 @@ class LockedFacts:
     current_coverage_reason: str | None
 
 
-_INQUIRY = text(
+_INQUIRY = (
     "SELECT v.client_id, v.payer_id, v.member_id, v.group_number, v.relationship, v.subscriber_first_name,"
     " v.subscriber_last_name, v.subscriber_date_of_birth, c.first_name, c.last_name, c.date_of_birth"
-    " FROM eligibility.coverages v JOIN eligibility.clients c ON c.id = v.client_id WHERE v.id = :id"
+    " FROM eligibility.coverages v JOIN eligibility.clients c ON c.id = v.client_id WHERE v.id = $1"
 )
 
 _INSERT_PENDING = (
@@ -75,11 +74,11 @@ _INSERT_PENDING = (
 )
 
 # Client first, as every other writer locks them (registration, coverage entry, COB handlers).
-_LOCK = text(
+_LOCK = (
     "SELECT v.client_id, v.payer_id, v.current, v.status, v.status_reason, v.verification_failures,"
     " c.self_pay, c.insurance_ineligible, c.account_status, c.cleared_for_scheduling, c.status_reason_code,"
     " c.status_reason AS client_status_reason"
-    " FROM eligibility.clients c JOIN eligibility.coverages v ON v.client_id = c.id WHERE v.id = :id FOR UPDATE OF c, v"
+    " FROM eligibility.clients c JOIN eligibility.coverages v ON v.client_id = c.id WHERE v.id = $1 FOR UPDATE OF c, v"
 )
 
 # Read after the locks are held, so a verification of the same client that committed meanwhile is seen.
@@ -126,17 +125,9 @@ _INSERT_CASE_EVENTS = (
 )
 
 
-async def _driver(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under the session's transaction (begun by the statement before)."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver: asyncpg.Connection = raw.driver_connection
-    return driver
-
-
 async def inquiry_facts(session: AsyncSession, coverage_id: uuid.UUID) -> InquiryFacts | None:
-    row = (await session.execute(_INQUIRY, {"id": coverage_id})).one_or_none()
-    return None if row is None else InquiryFacts(*row)
+    row = await (await driver_connection(session)).fetchrow(_INQUIRY, coverage_id)
+    return None if row is None else InquiryFacts(*row.values())
 
 
 async def add_pending(
@@ -148,21 +139,21 @@ async def add_pending(
     requested_at: datetime,
     raw_270: str,
 ) -> None:
-    pg = await _driver(session)
+    pg = await driver_connection(session)
     await pg.execute(_INSERT_PENDING, verification_id, coverage_id, trigger, requested_at, raw_270)
 
 
 async def lock(session: AsyncSession, coverage_id: uuid.UUID) -> LockedFacts | None:
     """Locks the client and the coverage, then reads the last snapshot, open case and current coverage."""
-    row = (await session.execute(_LOCK, {"id": coverage_id})).one_or_none()
+    pg = await driver_connection(session)
+    row = await pg.fetchrow(_LOCK, coverage_id)
     if row is None:
         return None
-    pg = await _driver(session)
-    context = await pg.fetchrow(_CONTEXT, row.client_id)
+    context = await pg.fetchrow(_CONTEXT, row["client_id"])
     snapshot = context["snapshot"]
     current = context["current_coverage"]
     return LockedFacts(
-        **row._mapping,
+        **row,
         last_snapshot_id=snapshot[0] if snapshot else None,
         last_snapshot_coverage_id=snapshot[1] if snapshot else None,
         last_snapshot_values=json.loads(snapshot[2]) if snapshot else None,
@@ -183,14 +174,14 @@ async def complete(
     failure_reason: str | None,
     snapshot_id: uuid.UUID | None,
 ) -> None:
-    pg = await _driver(session)
+    pg = await driver_connection(session)
     await pg.execute(_COMPLETE, verification_id, completed_at, raw_271, outcome, failure_reason, snapshot_id)
 
 
 async def coverage_failed(
     session: AsyncSession, coverage_id: uuid.UUID, *, failures: int, next_at: datetime
 ) -> None:
-    pg = await _driver(session)
+    pg = await driver_connection(session)
     await pg.execute(_COVERAGE_FAILED, coverage_id, failures, next_at)
 
 
@@ -204,7 +195,7 @@ async def coverage_answered(
     reason: str | None,
     moved: bool,
 ) -> None:
-    pg = await _driver(session)
+    pg = await driver_connection(session)
     await pg.execute(_COVERAGE_ANSWERED, coverage_id, at, next_at, status, reason, moved)
 
 
@@ -219,7 +210,7 @@ async def add_snapshot(
     values_json: str,
     reason: str | None,
 ) -> None:
-    pg = await _driver(session)
+    pg = await driver_connection(session)
     await pg.execute(
         _INSERT_SNAPSHOT, snapshot_id, coverage_id, client_id, verification_id, taken_at, values_json, reason
     )
@@ -236,7 +227,7 @@ async def client_status(
     moved: bool,
     at: datetime,
 ) -> None:
-    pg = await _driver(session)
+    pg = await driver_connection(session)
     await pg.execute(_CLIENT_STATUS, client_id, account_status, cleared, reason_code, reason, moved, at)
 
 
@@ -251,12 +242,12 @@ async def open_case(
     at: datetime,
     follow_up_due_at: datetime,
 ) -> None:
-    pg = await _driver(session)
+    pg = await driver_connection(session)
     await pg.execute(_INSERT_CASE, case_id, client_id, coverage_id, payer_id, trigger, at, follow_up_due_at)
 
 
 async def add_case_events(
     session: AsyncSession, case_id: uuid.UUID, *, at: datetime, events: list[tuple[str, str]]
 ) -> None:
-    pg = await _driver(session)
+    pg = await driver_connection(session)
     await pg.execute(_INSERT_CASE_EVENTS, case_id, at, [k for k, _ in events], [d for _, d in events])

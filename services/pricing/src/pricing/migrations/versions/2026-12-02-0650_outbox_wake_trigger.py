@@ -1,0 +1,30 @@
+"""outbox wakes the relay by trigger
+
+A statement trigger on the outbox NOTIFYs `outbox_pricing` when a transaction that added events commits, so
+the writer no longer spends a round trip on `pg_notify` per publish (kit.messaging.tables.outbox_wake_ddl).
+
+Revision ID: 6485146d203f
+Revises: 5e1f0c2a9b3d
+Create Date: 2026-12-02 06:50:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+from kit.messaging.tables import drop_outbox_wake_ddl, outbox_wake_ddl
+
+revision: str = "6485146d203f"
+down_revision: str | None = "5e1f0c2a9b3d"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    for statement in outbox_wake_ddl("pricing"):
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    for statement in drop_outbox_wake_ddl("pricing"):
+        op.execute(statement)
