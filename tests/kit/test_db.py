@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 
-from kit.db import Database, driver_connection
+from kit.db import Database, driver_connection, execute_together
 from tests.kit.demo import count, notes
 
 
@@ -54,3 +54,58 @@ async def test_driver_connection_runs_inside_the_sessions_transaction(demo_db: D
         await pg.execute(insert, uuid.uuid4(), uuid.uuid4())
         assert await pg.fetchval("SELECT count(*) FROM kitdemo.notes") == 1
     assert await count(demo_db, notes) == 1
+
+
+async def test_a_statements_session_commits_each_statement_on_its_own(demo_db: Database) -> None:
+    """No BEGIN/COMMIT round trips: a row written in a `statements()` session is visible to everyone at once,
+    and stays when the block fails afterwards (what `session()`, the unit of work, would undo)."""
+
+    async def write_then_fail() -> None:
+        async with demo_db.statements() as session:
+            await (await driver_connection(session)).execute(
+                "INSERT INTO kitdemo.notes (id, client_id, home_state) VALUES ($1, $2, 'TX')",
+                uuid.uuid4(),
+                uuid.uuid4(),
+            )
+            assert await count(demo_db, notes) == 1, "committed before the block ends"
+            raise RuntimeError("after the statement")
+
+    with pytest.raises(RuntimeError):
+        await write_then_fail()
+    assert await count(demo_db, notes) == 1
+    async with demo_db.session() as session:
+        assert (
+            await session.scalar(text("SELECT current_setting('transaction_isolation')")) == "read committed"
+        )
+
+
+async def test_statements_sent_together_run_as_one_with_their_own_parameters(demo_db: Database) -> None:
+    """`execute_together` renumbers each statement's parameters; the statements stand or fall as one."""
+    insert = "INSERT INTO kitdemo.notes (id, client_id, home_state) VALUES ($1, $2, $3)"
+    first, second = uuid.uuid4(), uuid.uuid4()
+    async with demo_db.session() as session:
+        await execute_together(
+            await driver_connection(session),
+            [(insert, (first, uuid.uuid4(), "NY")), (insert, (second, uuid.uuid4(), "CA"))],
+        )
+    async with demo_db.session() as session:
+        rows = (await session.execute(text("SELECT id, home_state FROM kitdemo.notes"))).all()
+    assert sorted((str(r.id), r.home_state) for r in rows) == sorted(
+        [(str(first), "NY"), (str(second), "CA")]
+    )
+
+    async def one_fails() -> None:
+        async with demo_db.statements() as session:
+            await execute_together(
+                await driver_connection(session),
+                [
+                    ("UPDATE kitdemo.notes SET home_state = $2 WHERE id = $1", (first, "TX")),
+                    (insert, (second, uuid.uuid4(), "WA")),  # a duplicate key
+                ],
+            )
+
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await one_fails()
+    async with demo_db.session() as session:
+        states = await session.scalars(text("SELECT home_state FROM kitdemo.notes ORDER BY home_state"))
+        assert list(states) == ["CA", "NY"], "the UPDATE sent with the failing INSERT did not happen"

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from typing import Annotated, Any
 
 import asyncpg
@@ -127,7 +129,8 @@ def _discard_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection under the session, inside the session's transaction (begun now if the session
     has not run a statement yet), for fixed SQL on a hot path: COPY, array parameters, prepared statements.
-    What runs on it commits or rolls back with the session."""
+    What runs on it commits or rolls back with the session (in a `Database.statements()` session, each
+    statement commits on its own)."""
     raw = await (await session.connection()).get_raw_connection()
     adapter: Any = raw.dbapi_connection
     # SQLAlchemy's asyncpg adapter begins its transaction lazily, on the first statement it runs itself
@@ -136,6 +139,39 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
         await adapter._start_transaction()
     driver: asyncpg.Connection = adapter.driver_connection
     return driver
+
+
+_PARAMETER = re.compile(r"\$(\d+)")
+
+
+@lru_cache(maxsize=512)
+def _together(statements: tuple[str, ...]) -> str:
+    parts, offset = [], 0
+    for i, sql in enumerate(statements):
+
+        def shifted(match: re.Match[str], by: int = offset) -> str:
+            return f"${int(match.group(1)) + by}"
+
+        parts.append(f"w{i} AS ({_PARAMETER.sub(shifted, sql)})")
+        offset += max((int(n) for n in _PARAMETER.findall(sql)), default=0)
+    return "WITH " + ", ".join(parts) + " SELECT 1"
+
+
+async def execute_together(
+    driver: asyncpg.Connection, statements: Sequence[tuple[str, Sequence[Any]]]
+) -> None:
+    """Run INSERT/UPDATE/DELETE statements (asyncpg `$n` parameters, no `$` anywhere else, no RETURNING
+    needed) as one statement: one round trip instead of one each. They become data-modifying CTEs, so they
+    run against one snapshot and must not depend on each other's changes (foreign keys between the rows they
+    insert are fine: those are checked at the end of the statement). The combined text is cached per shape,
+    so asyncpg prepares each shape once per connection."""
+    if not statements:
+        return
+    if len(statements) == 1:
+        await driver.execute(statements[0][0], *statements[0][1])
+        return
+    sql = _together(tuple(sql for sql, _ in statements))
+    await driver.execute(sql, *(value for _, values in statements for value in values))
 
 
 class Database:
@@ -156,6 +192,13 @@ class Database:
         )
         event.listen(self.engine.sync_engine, "checkout", _discard_closed)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        # The same pool; a connection handed out here runs each statement as its own transaction (asyncpg's
+        # adapter then sends no BEGIN or COMMIT at all).
+        self._statements = async_sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+            expire_on_commit=False,
+            autoflush=True,
+        )
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -167,6 +210,15 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+
+    @asynccontextmanager
+    async def statements(self) -> AsyncIterator[AsyncSession]:
+        """A session whose statements each commit on their own, saving the BEGIN and COMMIT round trips: for
+        a step that reads, or writes a single row, and needs nothing to be atomic (a unit of work is
+        `session()`)."""
+        async with self._statements() as session:
+            yield session
+            await session.commit()  # whatever the ORM still has to flush
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +40,23 @@ class Outbox:
         """Stage events in the caller's transaction; nothing leaves unless that transaction commits."""
         if not events:
             return []
+        envelopes, rows = self._rows(events)
+        if len(rows) >= COPY_FROM:
+            await copy_rows(session, self.table, _COLUMNS, rows)
+        else:
+            sql, values = self._statement(rows)
+            await (await driver_connection(session)).execute(sql, *values)
+        return envelopes
+
+    def statement(self, *events: Event) -> tuple[str, tuple[list[Any], ...]]:
+        """The INSERT that stages a handful of `events`, for a caller that sends it together with its own
+        writes (`kit.db.execute_together`) in its transaction."""
+        return self._statement(self._rows(events)[1])
+
+    def _statement(self, rows: list[tuple[Any, ...]]) -> tuple[str, tuple[list[Any], ...]]:
+        return self._insert, tuple(list(column) for column in zip(*rows, strict=True))
+
+    def _rows(self, events: tuple[Event, ...]) -> tuple[list[Envelope], list[tuple[Any, ...]]]:
         trace_headers = dict(inject({}))
         envelopes = [
             Envelope.wrap(
@@ -56,9 +75,4 @@ class Outbox:
             )
             for env, ev in zip(envelopes, events, strict=True)
         ]
-        if len(rows) >= COPY_FROM:
-            await copy_rows(session, self.table, _COLUMNS, rows)
-        else:
-            driver = await driver_connection(session)
-            await driver.execute(self._insert, *(list(column) for column in zip(*rows, strict=True)))
-        return envelopes
+        return envelopes, rows

@@ -3,7 +3,8 @@ client's status, a COB case on the secondary flag, and their events, each writte
 
 The rules are the ones coverage entry, COB cases and client status apply elsewhere (`client_status`,
 `change_reason`, `backoff`); here they are applied to the rows read under the locks and written with one
-statement per table, and every event goes to the outbox in one insert.
+statement per table, every event goes to the outbox in one insert, and all of those statements are sent to
+the database together, as one.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ async def record(
     if facts is None:
         raise NotFound("No such coverage.")
     done = runtime.clock.now()
+    writes = repository.Writes()
 
     def verified(
         outcome: str, status: str, reason: str | None, next_at: datetime, snapshot: uuid.UUID | None = None
@@ -115,8 +117,9 @@ async def record(
         next_at = done + timedelta(
             seconds=backoff(failures, base_s=settings.retry_base_s, max_s=settings.retry_max_s)
         )
-        await repository.coverage_failed(session, pending.coverage_id, failures=failures, next_at=next_at)
-        await _complete(session, pending, done=done, outcome="failed", failure=failure, snapshot_id=None)
+        writes.coverage_failed(pending.coverage_id, failures=failures, next_at=next_at)
+        _complete(writes, pending, done=done, outcome="failed", failure=failure, snapshot_id=None)
+        await writes.run(session)
         return verified("failed", facts.status, facts.status_reason, next_at)
 
     events: list[Event] = []
@@ -136,8 +139,8 @@ async def record(
                 changed_at=done,
             )
         )
-    await repository.coverage_answered(
-        session, pending.coverage_id, at=done, next_at=next_at, status=status, reason=reason, moved=moved
+    writes.coverage_answered(
+        pending.coverage_id, at=done, next_at=next_at, status=status, reason=reason, moved=moved
     )
     if answer.secondary:
         if moved:
@@ -151,19 +154,21 @@ async def record(
                 )
             )
         if facts.current:
-            events += await _open_case(session, runtime, pending, facts, answer, done)
+            events += _open_case(writes, runtime, pending, facts, answer, done)
             open_case = True
     elif answer.kind == "active" and answer.benefits is not None:
-        snapshot_id = await _snapshot(session, pending, facts, answer.benefits, done, events)
-    await _complete(session, pending, done=done, outcome=outcome, failure=None, snapshot_id=snapshot_id)
+        snapshot_id = _snapshot(writes, pending, facts, answer.benefits, done, events)
+    _complete(writes, pending, done=done, outcome=outcome, failure=None, snapshot_id=snapshot_id)
     if facts.current:
-        events += await _client_status(session, facts, pending, status, reason, open_case, done)
-    await runtime.outbox.publish(session, *events)
+        events += _client_status(writes, facts, pending, status, reason, open_case, done)
+    if events:
+        writes.add(*runtime.outbox.statement(*events))
+    await writes.run(session)
     return verified(outcome, status, reason, next_at, snapshot_id)
 
 
-async def _complete(
-    session: AsyncSession,
+def _complete(
+    writes: repository.Writes,
     pending: Pending,
     *,
     done: datetime,
@@ -171,8 +176,7 @@ async def _complete(
     failure: str | None,
     snapshot_id: uuid.UUID | None,
 ) -> None:
-    await repository.complete(
-        session,
+    writes.complete(
         pending.id,
         completed_at=done,
         raw_271=pending.raw_271,
@@ -182,8 +186,8 @@ async def _complete(
     )
 
 
-async def _snapshot(
-    session: AsyncSession,
+def _snapshot(
+    writes: repository.Writes,
     pending: Pending,
     facts: repository.LockedFacts,
     new: BenefitValues,
@@ -198,8 +202,7 @@ async def _snapshot(
     if reason is None and facts.last_snapshot_id is not None:
         return facts.last_snapshot_id
     snapshot_id = uuid.uuid4()
-    await repository.add_snapshot(
-        session,
+    writes.add_snapshot(
         snapshot_id=snapshot_id,
         coverage_id=pending.coverage_id,
         client_id=facts.client_id,
@@ -223,8 +226,8 @@ async def _snapshot(
     return snapshot_id
 
 
-async def _open_case(
-    session: AsyncSession,
+def _open_case(
+    writes: repository.Writes,
     runtime: Runtime,
     pending: Pending,
     facts: repository.LockedFacts,
@@ -236,13 +239,10 @@ async def _open_case(
         f" (primary: {answer.other_payer_name})." if answer.other_payer_name else "."
     )
     if facts.open_case_id is not None:
-        await repository.add_case_events(
-            session, facts.open_case_id, at=done, events=[("secondary_flag_again", note)]
-        )
+        writes.add_case_events(facts.open_case_id, at=done, events=[("secondary_flag_again", note)])
         return []
     case_id = uuid.uuid4()
-    await repository.open_case(
-        session,
+    writes.open_case(
         case_id=case_id,
         client_id=facts.client_id,
         coverage_id=pending.coverage_id,
@@ -251,8 +251,7 @@ async def _open_case(
         at=done,
         follow_up_due_at=done + timedelta(days=settings_of(runtime).cob_follow_up_days),
     )
-    await repository.add_case_events(
-        session,
+    writes.add_case_events(
         case_id,
         at=done,
         events=[
@@ -274,8 +273,8 @@ async def _open_case(
     ]
 
 
-async def _client_status(
-    session: AsyncSession,
+def _client_status(
+    writes: repository.Writes,
     facts: repository.LockedFacts,
     pending: Pending,
     status: str,
@@ -305,8 +304,7 @@ async def _client_status(
     )
     if not moved and unchanged:
         return []
-    await repository.client_status(
-        session,
+    writes.client_status(
         facts.client_id,
         account_status=derived.account_status,
         cleared=derived.cleared_for_scheduling,

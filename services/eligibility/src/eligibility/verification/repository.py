@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.db import driver_connection
+from kit.db import driver_connection, execute_together
 
 
 @dataclass(frozen=True)
@@ -164,90 +164,87 @@ async def lock(session: AsyncSession, coverage_id: uuid.UUID) -> LockedFacts | N
     )
 
 
-async def complete(
-    session: AsyncSession,
-    verification_id: uuid.UUID,
-    *,
-    completed_at: datetime,
-    raw_271: str | None,
-    outcome: str,
-    failure_reason: str | None,
-    snapshot_id: uuid.UUID | None,
-) -> None:
-    pg = await driver_connection(session)
-    await pg.execute(_COMPLETE, verification_id, completed_at, raw_271, outcome, failure_reason, snapshot_id)
+class Writes:
+    """A verification's writes, collected as they are decided and sent together with the outbox insert
+    (`kit.db.execute_together`): one round trip for the whole answer."""
 
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, tuple[Any, ...]]] = []
 
-async def coverage_failed(
-    session: AsyncSession, coverage_id: uuid.UUID, *, failures: int, next_at: datetime
-) -> None:
-    pg = await driver_connection(session)
-    await pg.execute(_COVERAGE_FAILED, coverage_id, failures, next_at)
+    def add(self, sql: str, values: tuple[Any, ...]) -> None:
+        self.statements.append((sql, values))
 
+    async def run(self, session: AsyncSession) -> None:
+        await execute_together(await driver_connection(session), self.statements)
 
-async def coverage_answered(
-    session: AsyncSession,
-    coverage_id: uuid.UUID,
-    *,
-    at: datetime,
-    next_at: datetime,
-    status: str,
-    reason: str | None,
-    moved: bool,
-) -> None:
-    pg = await driver_connection(session)
-    await pg.execute(_COVERAGE_ANSWERED, coverage_id, at, next_at, status, reason, moved)
+    def complete(
+        self,
+        verification_id: uuid.UUID,
+        *,
+        completed_at: datetime,
+        raw_271: str | None,
+        outcome: str,
+        failure_reason: str | None,
+        snapshot_id: uuid.UUID | None,
+    ) -> None:
+        self.add(_COMPLETE, (verification_id, completed_at, raw_271, outcome, failure_reason, snapshot_id))
 
+    def coverage_failed(self, coverage_id: uuid.UUID, *, failures: int, next_at: datetime) -> None:
+        self.add(_COVERAGE_FAILED, (coverage_id, failures, next_at))
 
-async def add_snapshot(
-    session: AsyncSession,
-    *,
-    snapshot_id: uuid.UUID,
-    coverage_id: uuid.UUID,
-    client_id: uuid.UUID,
-    verification_id: uuid.UUID,
-    taken_at: datetime,
-    values_json: str,
-    reason: str | None,
-) -> None:
-    pg = await driver_connection(session)
-    await pg.execute(
-        _INSERT_SNAPSHOT, snapshot_id, coverage_id, client_id, verification_id, taken_at, values_json, reason
-    )
+    def coverage_answered(
+        self,
+        coverage_id: uuid.UUID,
+        *,
+        at: datetime,
+        next_at: datetime,
+        status: str,
+        reason: str | None,
+        moved: bool,
+    ) -> None:
+        self.add(_COVERAGE_ANSWERED, (coverage_id, at, next_at, status, reason, moved))
 
+    def add_snapshot(
+        self,
+        *,
+        snapshot_id: uuid.UUID,
+        coverage_id: uuid.UUID,
+        client_id: uuid.UUID,
+        verification_id: uuid.UUID,
+        taken_at: datetime,
+        values_json: str,
+        reason: str | None,
+    ) -> None:
+        self.add(
+            _INSERT_SNAPSHOT,
+            (snapshot_id, coverage_id, client_id, verification_id, taken_at, values_json, reason),
+        )
 
-async def client_status(
-    session: AsyncSession,
-    client_id: uuid.UUID,
-    *,
-    account_status: str,
-    cleared: bool,
-    reason_code: str | None,
-    reason: str | None,
-    moved: bool,
-    at: datetime,
-) -> None:
-    pg = await driver_connection(session)
-    await pg.execute(_CLIENT_STATUS, client_id, account_status, cleared, reason_code, reason, moved, at)
+    def client_status(
+        self,
+        client_id: uuid.UUID,
+        *,
+        account_status: str,
+        cleared: bool,
+        reason_code: str | None,
+        reason: str | None,
+        moved: bool,
+        at: datetime,
+    ) -> None:
+        self.add(_CLIENT_STATUS, (client_id, account_status, cleared, reason_code, reason, moved, at))
 
+    def open_case(
+        self,
+        *,
+        case_id: uuid.UUID,
+        client_id: uuid.UUID,
+        coverage_id: uuid.UUID,
+        payer_id: str,
+        trigger: str,
+        at: datetime,
+        follow_up_due_at: datetime,
+    ) -> None:
+        self.add(_INSERT_CASE, (case_id, client_id, coverage_id, payer_id, trigger, at, follow_up_due_at))
 
-async def open_case(
-    session: AsyncSession,
-    *,
-    case_id: uuid.UUID,
-    client_id: uuid.UUID,
-    coverage_id: uuid.UUID,
-    payer_id: str,
-    trigger: str,
-    at: datetime,
-    follow_up_due_at: datetime,
-) -> None:
-    pg = await driver_connection(session)
-    await pg.execute(_INSERT_CASE, case_id, client_id, coverage_id, payer_id, trigger, at, follow_up_due_at)
-
-
-async def add_case_events(
-    session: AsyncSession, case_id: uuid.UUID, *, at: datetime, events: list[tuple[str, str]]
-) -> None:
-    pg = await driver_connection(session)
-    await pg.execute(_INSERT_CASE_EVENTS, case_id, at, [k for k, _ in events], [d for _, d in events])
+    def add_case_events(self, case_id: uuid.UUID, *, at: datetime, events: list[tuple[str, str]]) -> None:
+        self.add(_INSERT_CASE_EVENTS, (case_id, at, [k for k, _ in events], [d for _, d in events]))

@@ -1,6 +1,6 @@
 """Verifying a coverage: 270 out, 271 in, and what the answer changes.
 
-Two short transactions around the clearinghouse call (never one held open across it), so verifications
+Two short steps around the clearinghouse call (never a transaction held open across it), so verifications
 run side by side however slow the clearinghouse is. A failure (down, timeout, garbage) is recorded with
 its reason and retried with backoff; it changes nothing already known about the coverage.
 """
@@ -96,7 +96,8 @@ async def verify(
     slots = database_slots(runtime)
     now = runtime.clock.now()
     verification_id = uuid.uuid4()
-    async with slots.hold(finishing=False), runtime.db.session() as session:
+    # Reading what to ask and recording the pending 270 need no transaction: each is one statement.
+    async with slots.hold(finishing=False), runtime.db.statements() as session:
         facts = await repository.inquiry_facts(session, coverage_id)
         if facts is None:
             raise NotFound("No such coverage.")
