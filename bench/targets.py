@@ -107,10 +107,14 @@ def start_smtp(stack: Stack) -> str:
 
 
 def start_everything(
-    stack: Stack, *, smtp_url: str | None = None, service_env: dict[str, dict[str, str]] | None = None
+    stack: Stack,
+    *,
+    smtp_url: str | None = None,
+    service_env: dict[str, dict[str, str]] | None = None,
+    services: tuple[str, ...] = SERVICES,
 ) -> dict[str, str]:
-    """Database, broker, SMTP, both sandboxes, the four services and the gateway, as `make run` starts them,
-    on free ports; returns every base URL by name."""
+    """Database, broker, SMTP, both sandboxes, the four services (or those named) and the gateway, as
+    `make run` starts them, on free ports; returns every base URL by name."""
     from devstack.infra import free_port
 
     stack.start_postgres()
@@ -134,7 +138,7 @@ def start_everything(
         env=extra.get("clearinghouse"),
     )
     stack.spawn("cardprocessor", "sandbox.cardprocessor.app:create_app", port=ports["cardprocessor"])
-    for name in SERVICES:
+    for name in services:
         stack.spawn(
             name, f"{name}.main:create_app", port=ports[name], ready_path="/readyz", env=extra.get(name)
         )
