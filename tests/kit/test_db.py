@@ -109,3 +109,22 @@ async def test_statements_sent_together_run_as_one_with_their_own_parameters(dem
     async with demo_db.session() as session:
         states = await session.scalars(text("SELECT home_state FROM kitdemo.notes ORDER BY home_state"))
         assert list(states) == ["CA", "NY"], "the UPDATE sent with the failing INSERT did not happen"
+
+
+async def test_a_driver_transaction_commits_when_the_block_ends_and_rolls_back_when_it_raises(
+    demo_db: Database,
+) -> None:
+    insert = "INSERT INTO kitdemo.notes (id, client_id, home_state) VALUES ($1, $2, $3)"
+
+    async def write_then_fail() -> None:
+        async with demo_db.transaction() as pg:
+            await pg.execute(insert, uuid.uuid4(), uuid.uuid4(), "OR")
+            raise RuntimeError("the unit of work fails")
+
+    with pytest.raises(RuntimeError):
+        await write_then_fail()
+    assert await count(demo_db, notes) == 0
+    async with demo_db.transaction() as pg:
+        await pg.execute(insert, uuid.uuid4(), uuid.uuid4(), "NV")
+        assert await count(demo_db, notes) == 0, "nothing is visible before the commit"
+    assert await count(demo_db, notes) == 1

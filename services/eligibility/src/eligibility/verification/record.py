@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncpg
 
 from contracts.base import Event
 from contracts.events import (
@@ -84,11 +84,11 @@ def verdict(answer: Answer) -> tuple[str, str, str | None]:
 
 
 async def record(
-    *, session: AsyncSession, runtime: Runtime, pending: Pending, answer: Answer | None, failure: str | None
+    *, pg: asyncpg.Connection, runtime: Runtime, pending: Pending, answer: Answer | None, failure: str | None
 ) -> Verified:
     """Apply the payer's answer to the coverage and the client; a failure only schedules the retry."""
     settings = settings_of(runtime)
-    facts = await repository.lock(session, pending.coverage_id)
+    facts = await repository.lock(pg, pending.coverage_id)
     if facts is None:
         raise NotFound("No such coverage.")
     done = runtime.clock.now()
@@ -119,7 +119,7 @@ async def record(
         )
         writes.coverage_failed(pending.coverage_id, failures=failures, next_at=next_at)
         _complete(writes, pending, done=done, outcome="failed", failure=failure, snapshot_id=None)
-        await writes.run(session)
+        await writes.run(pg)
         return verified("failed", facts.status, facts.status_reason, next_at)
 
     events: list[Event] = []
@@ -163,7 +163,7 @@ async def record(
         events += _client_status(writes, facts, pending, status, reason, open_case, done)
     if events:
         writes.add(*runtime.outbox.statement(*events))
-    await writes.run(session)
+    await writes.run(pg)
     return verified(outcome, status, reason, next_at, snapshot_id)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.db import driver_connection, execute_together
@@ -143,9 +144,8 @@ async def add_pending(
     await pg.execute(_INSERT_PENDING, verification_id, coverage_id, trigger, requested_at, raw_270)
 
 
-async def lock(session: AsyncSession, coverage_id: uuid.UUID) -> LockedFacts | None:
+async def lock(pg: asyncpg.Connection, coverage_id: uuid.UUID) -> LockedFacts | None:
     """Locks the client and the coverage, then reads the last snapshot, open case and current coverage."""
-    pg = await driver_connection(session)
     row = await pg.fetchrow(_LOCK, coverage_id)
     if row is None:
         return None
@@ -174,8 +174,8 @@ class Writes:
     def add(self, sql: str, values: tuple[Any, ...]) -> None:
         self.statements.append((sql, values))
 
-    async def run(self, session: AsyncSession) -> None:
-        await execute_together(await driver_connection(session), self.statements)
+    async def run(self, pg: asyncpg.Connection) -> None:
+        await execute_together(pg, self.statements)
 
     def complete(
         self,

@@ -140,19 +140,19 @@ async def verify(
         requested_at=now,
         raw_271=raw_271,
     )
-    async with slots.hold(finishing=True), runtime.db.session() as session:
+    async with slots.hold(finishing=True):
         if follow_up_case_id is None:
-            return await record(
-                session=session, runtime=runtime, pending=pending, answer=answer, failure=failure
+            async with runtime.db.transaction() as pg:
+                return await record(pg=pg, runtime=runtime, pending=pending, answer=answer, failure=failure)
+        async with runtime.db.session() as session:
+            return await _record_follow_up(
+                session=session,
+                runtime=runtime,
+                pending=pending,
+                answer=answer,
+                failure=failure,
+                follow_up_case_id=follow_up_case_id,
             )
-        return await _record_follow_up(
-            session=session,
-            runtime=runtime,
-            pending=pending,
-            answer=answer,
-            failure=failure,
-            follow_up_case_id=follow_up_case_id,
-        )
 
 
 async def _record_follow_up(
