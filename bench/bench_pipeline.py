@@ -1,7 +1,11 @@
 """Benchmark 2, event pipeline: N verifications that come back with the secondary flag, sent at a fixed rate,
 from the request to the e-mail accepted by SMTP (eligibility -> coverage.flagged_secondary / cob.case_opened ->
 notifications -> SMTP). `python -m bench.bench_pipeline`; BENCH_PIPELINE_N (default 500), BENCH_PIPELINE_RATES
-(default "200,25": one run per rate, each with its own stack)."""
+(default "200,25": one run per rate, each with its own stack).
+
+It runs the services on the path (eligibility and notifications, with PostgreSQL, the broker, the clearinghouse
+sandbox and an SMTP sink); claims and pricing, which consume the same events on their own pods in production,
+would take the CPU of this 2-core machine from the path. BENCH_PIPELINE_ALL=1 starts every service."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import asyncpg
 
 from bench.eligibility_load import SmtpSink, make_cases, verify_open_loop
 from bench.harness import Report, Stack, cpu_line, cpu_seconds, machine, percentile
-from bench.targets import start_everything
+from bench.targets import SERVICES, start_everything
 from kit.messaging.relay import asyncpg_dsn
 
 # Where the time between eligibility's commit and the e-mail went, per cob.case_opened that sent one, from the
@@ -100,7 +104,13 @@ def run(report: Report) -> None:
 
 def run_at(report: Report, n: int, rate: float) -> None:
     with Stack("pipeline") as stack, SmtpSink() as sink:
-        urls = start_everything(stack, smtp_url=sink.url, service_env={"eligibility": ELIGIBILITY_ENV})
+        everything = os.environ.get("BENCH_PIPELINE_ALL") == "1"
+        urls = start_everything(
+            stack,
+            smtp_url=sink.url,
+            service_env={"eligibility": ELIGIBILITY_ENV},
+            services=SERVICES if everything else ("eligibility", "notifications"),
+        )
         report.rss("pipeline", "idle", {k: stack.services[k] for k in ("eligibility", "notifications")})
         rows = asyncio.run(measure(stack, urls, sink, n, rate))
         report.section(
@@ -108,7 +118,8 @@ def run_at(report: Report, n: int, rate: float) -> None:
             [
                 f"Machine: {machine()}",
                 "Verification (POST /v1/coverages/{id}/verify, 271 with the secondary flag) to the client's e-mail "
-                "accepted by SMTP; every service in its own process with its workers on.",
+                "accepted by SMTP; every service in its own process with its workers on"
+                + (" (all four services)." if everything else " (eligibility and notifications, the path)."),
                 "",
                 "| verifications | offered rate | answered 200 | e-mails | e-mails per second | e2e p50 ms | "
                 "e2e p99 ms | verify p50 ms | verify p99 ms | answered 200 without e-mail | refused | "

@@ -170,3 +170,16 @@ async def test_a_committed_publish_wakes_the_relay_by_trigger_and_a_rolled_back_
     assert [r["payload"]["home_state"] for r in rows] == ["NY", "CA"]
     assert [r["event_type"] for r in rows] == ["parity.client.registered.v1"] * 2
     assert rows[0]["headers"]["ce_id"] == str(rows[0]["event_id"])
+
+
+async def test_the_relay_publishes_each_commit_at_once_without_waiting_for_its_poll(
+    make_settings: SettingsFactory, demo_db: Database, topics: TopicReader
+) -> None:
+    """With a poll interval far longer than the wait, only the trigger's wake-up can deliver in time."""
+    settings = make_settings(KitSettings, service_name="kitdemo", run_relay=True, relay_poll_interval_s=60)
+    app = create_demo_app(settings)
+    async with running_app(app) as client:
+        await asyncio.sleep(1)  # the relay's first look is behind it; it now waits for a wake-up
+        for n in range(1, 4):
+            await client.post("/notes", params={"home_state": "NY"})
+            await eventually(lambda n=n: _records_when(topics, n), timeout=5, what=f"event {n} published")

@@ -40,7 +40,12 @@ class KitSettings(BaseSettings):
     )
     run_scheduler: bool = Field(default=True, description="Run this service's periodic jobs in this process.")
     relay_batch_size: int = 2000
-    relay_poll_interval_s: float = 0.2
+    relay_poll_interval_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often the relay looks at the outbox unprompted. Commits wake it at once (NOTIFY from the "
+        "outbox's trigger), and it looks again on every reconnect of its listener; this is the safety net.",
+    )
     relay_linger_s: float = Field(
         default=0.005,
         ge=0,

@@ -174,6 +174,8 @@ class OutboxRelay:
         try:
             while True:
                 try:
+                    # Cleared before the batch, so a commit notified while it runs is published straight after.
+                    self._wake.clear()
                     sent = await self.publish_batch()
                     backoff = 0.2
                     loops += 1
@@ -183,7 +185,6 @@ class OutboxRelay:
                         await self.purge_sent()
                     if sent >= self.settings.relay_batch_size:
                         continue
-                    self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.settings.relay_poll_interval_s)
                         if self.settings.relay_linger_s:
