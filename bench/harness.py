@@ -100,10 +100,15 @@ def cpu_seconds(processes: dict[str, Managed]) -> dict[str, float]:
     return out
 
 
-def cpu_line(before: dict[str, float], after: dict[str, float], per: int, unit: str) -> str:
-    """Where the CPU went during a run, per unit of work (ms), busiest first."""
+def cpu_line(
+    before: dict[str, float], after: dict[str, float], per: int, unit: str, *, scale: float = 1.0
+) -> str:
+    """Where the CPU went during a run, per unit of work (ms), busiest first; `scale` multiplies each figure
+    (1 / seconds for a rate). Processes that used less than 10 ms in all are left out."""
     used = sorted(((after[k] - before[k], k) for k in before), reverse=True)
-    return f"CPU ms per {unit}: " + ", ".join(f"{k} {1000 * v / per:.1f}" for v, k in used if v > 0.05)
+    return f"CPU ms per {unit}: " + ", ".join(
+        f"{k} {1000 * v * scale / per:.1f}" for v, k in used if v > 0.01
+    )
 
 
 class Stack(contextlib.AbstractContextManager["Stack"]):

@@ -116,6 +116,11 @@ def _stand_in_app(data: StandIns) -> FastAPI:
         found = data.clients.get(client_id)
         return found if found else JSONResponse({"detail": "no such client"}, status_code=404)
 
+    @app.post("/internal/clients/contacts")
+    async def client_contacts(body: dict[str, list[str]]) -> Any:
+        data.calls += [f"client:{client_id}" for client_id in body["ids"]]
+        return {"contacts": [data.clients[c] for c in body["ids"] if c in data.clients]}
+
     @app.get("/internal/providers/{provider_id}")
     async def provider(provider_id: str) -> Any:
         data.calls.append(f"provider:{provider_id}")

@@ -34,6 +34,17 @@ class KitSettings(BaseSettings):
         default=10_000, description="Consumer-group session timeout; Tansu holds a join for half of it."
     )
 
+    kafka_fetch_max_wait_ms: int = Field(
+        default=100,
+        ge=1,
+        le=30_000,
+        description="How long the broker may hold a consumer's fetch while it has no new records (aiokafka "
+        "`fetch_max_wait_ms`). Apache Kafka answers a waiting fetch as soon as a record arrives, so this only "
+        "bounds empty fetches there; Tansu instead looks for records at half of what is left of the wait "
+        "(after wait/2, 3/4, ...), so on Tansu a record waits up to half of this in the broker, and a shorter "
+        "wait costs the broker more CPU while idle (docs/architecture.md, 'Consumer fetch wait').",
+    )
+
     run_relay: bool = Field(default=True, description="Run the outbox relay in this process.")
     run_consumers: bool = Field(
         default=True, description="Run this service's event consumers in this process."

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -259,18 +260,22 @@ class Consumer:
 
     # -- the loop -------------------------------------------------------------------------------
 
-    async def _process_partition(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
-        """A partition's records in order, `batch_size` at a time, each batch in one transaction."""
+    async def _process_fetched(
+        self, fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+    ) -> None:
+        """The records of one fetch, `batch_size` at a time, each batch in one transaction: every partition's
+        records in their order, one partition after the other (a transaction per partition cost a commit and a
+        pooled connection per partition, and more connections than the pool keeps when many had records)."""
+        records = [record for partition in fetched.values() for record in partition]
         for start in range(0, len(records), self.batch_size):
             await self._process_batch(records[start : start + self.batch_size])
 
     async def _process_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
-        """Process consecutive records of one partition in one transaction. A batch that fails is rolled back
+        """Process records (each partition's in order) in one transaction. A batch that fails is rolled back
         whole and its records are processed again one at a time (`handle_record`: retries, then the
         dead-letter topic), so a poison event costs the others in its batch only a second run."""
-        topic = self.settings.logical_topic(records[0].topic)
         batch: list[tuple[ConsumerRecord[bytes, bytes], _Prepared]] = []
-        not_ours = 0
+        skipped: Counter[str] = Counter()
         for record in records:
             try:
                 item = self._prepare(self.decode(list(record.headers), record.value))
@@ -279,10 +284,10 @@ class Consumer:
                 await self.dead_letter(record, f"poison: {exc}")
                 continue
             if item is None:
-                not_ours += 1
+                skipped[record.topic] += 1
             else:
                 batch.append((record, item))
-        ran: set[int] = set()
+        processed: Counter[str] = Counter()
         if batch:
             try:
                 ran = await self._process_together([item for _, item in batch])
@@ -292,15 +297,18 @@ class Consumer:
                     extra={"consumer": self.name, "events": len(batch), "error": type(exc).__name__},
                 )
                 for record, _ in batch:
-                    await self.handle_record(record)
-                batch = []
-        if ran:
-            EVENTS_CONSUMED.labels(self.settings.service_name, self.name, topic, "processed").inc(len(ran))
-        if skipped := not_ours + len(batch) - len(ran):
-            EVENTS_CONSUMED.labels(self.settings.service_name, self.name, topic, "skipped").inc(skipped)
+                    await self.handle_record(record)  # counts its own outcome
+            else:
+                for position, (record, _) in enumerate(batch):
+                    (processed if position in ran else skipped)[record.topic] += 1
+        for outcome, counts in (("processed", processed), ("skipped", skipped)):
+            for topic, n in counts.items():
+                EVENTS_CONSUMED.labels(
+                    self.settings.service_name, self.name, self.settings.logical_topic(topic), outcome
+                ).inc(n)
 
     async def run(self) -> None:
-        """Consume until cancelled. Partitions are processed concurrently, each one strictly in order."""
+        """Consume until cancelled. Each partition is processed strictly in order."""
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.kafka_bootstrap_servers, acks="all", enable_idempotence=False
         )
@@ -313,6 +321,7 @@ class Consumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=500,
+            fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
             session_timeout_ms=self.settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=max(self.settings.kafka_session_timeout_ms // 4, 100),
         )
@@ -322,7 +331,7 @@ class Consumer:
                 batch = await consumer.getmany(timeout_ms=200, max_records=500)
                 if not batch:
                     continue
-                await asyncio.gather(*(self._process_partition(recs) for recs in batch.values()))
+                await self._process_fetched(batch)
                 # Offsets move only after every record's database transaction has committed.
                 await consumer.commit({tp: recs[-1].offset + 1 for tp, recs in batch.items()})
                 self._record_lag(consumer, batch)

@@ -11,6 +11,8 @@ from pydantic import BaseModel
 from eligibility.clients import repository as clients_repo
 from eligibility.clients.schemas import InternalClientOut
 from eligibility.coverages import repository as coverages_repo
+from eligibility.internal import repository
+from eligibility.internal.schemas import ClientContact, ContactsLookup, ContactsOut
 from eligibility.models import Coverage
 from kit.auth import PrincipalDep, require_role
 from kit.db import DbSession
@@ -62,6 +64,19 @@ async def internal_client(client_id: UUID, principal: PrincipalDep, session: DbS
     if client is None:
         raise NotFound("No such client.")
     return InternalClientOut.model_validate(client, from_attributes=True)
+
+
+@router.post("/clients/contacts", response_model=ContactsOut)
+async def client_contacts(body: ContactsLookup, principal: PrincipalDep, session: DbSession) -> ContactsOut:
+    """Several clients' contacts in one call (notifications' sender, a batch of e-mails at a time)."""
+    require_role(principal, "service")
+    rows = await repository.contacts(session, sorted(set(body.ids)))
+    return ContactsOut(
+        contacts=[
+            ClientContact(id=r.id, first_name=r.first_name, last_name=r.last_name, email=r.email)
+            for r in rows
+        ]
+    )
 
 
 @router.get("/coverages/{coverage_id}", response_model=InternalCoverageOut)

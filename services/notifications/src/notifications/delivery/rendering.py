@@ -34,6 +34,7 @@ ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
+    auto_reload=False,  # templates ship with the code: no stat() of each file on every e-mail
 )
 ENV.filters["longdate"] = long_date
 ENV.globals["session_label"] = session_label

@@ -133,6 +133,16 @@ class _Outcomes:
             self.retry.append((n, f"could not prepare the message: {type(exc).__name__}"))
 
 
+def _client_of(n: Notification) -> uuid.UUID | None:
+    """The client whose contact the e-mail shows: its recipient, or the client a provider's e-mail is about."""
+    if n.recipient_kind == "client":
+        return n.recipient_id
+    try:
+        return uuid.UUID(n.context["client_id"])
+    except (KeyError, TypeError, ValueError):
+        return None  # no client in it (or facts that no longer fit: `_rendering` reports those)
+
+
 async def _rendering(settings: Settings, directory: Directory, n: Notification) -> dict[str, Any]:
     recipient = await directory.contact(n.recipient_kind, n.recipient_id)
     if not recipient.email:
@@ -176,9 +186,10 @@ async def deliver(runtime: Runtime, batch: list[Notification], mailer: Mailer) -
     directory: Directory = runtime.extras["directory"]
     outcomes = _Outcomes()
 
-    # Render what has not been rendered yet, fetching the recipients' contacts concurrently, and store every
-    # rendering before anything is sent.
+    # Render what has not been rendered yet, fetching the recipients' contacts concurrently (the clients' in
+    # one lookup), and store every rendering before anything is sent.
     unrendered = [n for n in batch if n.to_address is None]
+    directory.prefetch_clients(client_id for n in unrendered if (client_id := _client_of(n)) is not None)
     renderings = await asyncio.gather(
         *(_rendering(settings, directory, n) for n in unrendered), return_exceptions=True
     )
