@@ -20,7 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
 from prometheus_client import REGISTRY
 from sqlalchemy import text
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from gateway.auth import AuthError, TokenVerifier
 from gateway.config import Settings
@@ -176,9 +176,14 @@ def test_memory_rate_limit_windows_end_and_ended_ones_are_dropped() -> None:
 
 
 async def asgi_get(
-    app: FastAPI, raw_path: bytes, headers: dict[str, str], query: bytes = b""
+    app: FastAPI,
+    raw_path: bytes,
+    headers: dict[str, str],
+    query: bytes = b"",
+    sent: list[MutableMapping[str, Any]] | None = None,
 ) -> tuple[int, bytes]:
-    """One request straight through ASGI, with the path exactly as given (HTTP clients resolve `..`)."""
+    """One request straight through ASGI, with the path exactly as given (HTTP clients resolve `..`); the
+    messages the app sends are added to `sent`."""
     path = raw_path.decode().replace("%2e", ".")
     scope = {
         "type": "http",
@@ -194,16 +199,18 @@ async def asgi_get(
         "client": ("127.0.0.1", 40000),
         "server": ("127.0.0.1", 8000),
     }
-    sent: list[MutableMapping[str, Any]] = []
+    messages: list[MutableMapping[str, Any]] = [] if sent is None else sent
+    first = len(messages)
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
     async def send(message: MutableMapping[str, Any]) -> None:
-        sent.append(message)
+        messages.append(message)
 
     await app(scope, receive, send)
-    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+    answer = messages[first:]
+    return answer[0]["status"], b"".join(m.get("body", b"") for m in answer[1:])
 
 
 async def test_dot_segments_never_reach_a_service(
@@ -376,12 +383,12 @@ async def test_the_access_log_line_and_metric_of_a_forwarded_request_come_after_
     settings_for: Callable[..., Settings],
 ) -> None:
     app = create_app(settings_for(), configure_logs=False)
-    events: list[tuple[str, Any]] = []
+    events: list[MutableMapping[str, Any]] = []  # the messages sent and the lines logged, in order
     formatter = JsonFormatter("gateway")
 
     class Lines(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            events.append(("log", json.loads(formatter.format(record))))
+            events.append({"type": "log", "line": json.loads(formatter.format(record))})
 
     access = logging.getLogger("kit.access")
     handler, level = Lines(), access.level
@@ -390,40 +397,19 @@ async def test_the_access_log_line_and_metric_of_a_forwarded_request_come_after_
     labels = {"service": "gateway", "method": "GET", "route": "/v1/payers", "status": "200"}
     count = "parity_http_request_duration_seconds_count"
     before = REGISTRY.get_sample_value(count, labels) or 0
-    token = bearer(app.state.settings, "ops")["authorization"].encode()
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/v1/payers",
-        "raw_path": b"/v1/payers",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"gw"), (b"authorization", token)],
-        "client": ("10.0.0.1", 5000),
-        "server": ("gw", 80),
-    }
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Message) -> None:
-        events.append((message["type"], message))
-
     try:
         async with running_app(app):
-            await app(scope, receive, send)
-            answered = [kind for kind, _ in events]
-            assert answered == ["http.response.start", "http.response.body"]  # no line yet: it comes after
+            status, _ = await asgi_get(app, b"/v1/payers", bearer(app.state.settings, "ops"), sent=events)
+            assert status == 200
+            # No line yet: it comes after the answer.
+            assert [e["type"] for e in events] == ["http.response.start", "http.response.body"]
             assert REGISTRY.get_sample_value(count, labels) == before
             await asyncio.sleep(0.05)
     finally:
         access.removeHandler(handler)
         access.setLevel(level)
-    request_id = dict(events[0][1]["headers"])[b"x-request-id"].decode()
-    lines = [line for kind, line in events if kind == "log"]
+    request_id = dict(events[0]["headers"])[b"x-request-id"].decode()
+    lines = [e["line"] for e in events if e["type"] == "log"]
     assert len(lines) == 1
     line = lines[0]
     assert (line["logger"], line["level"], line["msg"]) == ("kit.access", "info", "request")

@@ -29,7 +29,7 @@ from kit.logging import correlation_id
 from kit.middleware import (
     REQUEST_ID_HEADER,
     TRACE_HEADERS,
-    end_server_span,
+    end_request,
     observe_request,
     request_id_of,
     start_server_span,
@@ -153,10 +153,7 @@ class ForwardedContext:
         try:
             await self.door(scope, receive, send_answer)
         finally:
-            if server_span is not None:
-                end_server_span(server_span, scope, status)
-            elapsed = time.perf_counter() - start
-            template = getattr(scope.get("route"), "path", "unmatched")
+            template, elapsed = end_request(server_span, scope, status, start)
             self.afterwards.later(
                 observe_request, self.service, scope["method"], template, status, elapsed, request_id
             )

@@ -1,6 +1,6 @@
 """Request id, access log and latency metrics as one small pure-ASGI middleware.
 
-Its parts (`request_id_of`, `start_server_span`, `end_server_span`, `observe_request`) are public so that a
+Its parts (`request_id_of`, `start_server_span`, `end_request`, `observe_request`) are public so that a
 process with its own request path (the gateway's door) keeps the same contract: the same X-Request-ID rule,
 span, metric and access-log line."""
 
@@ -51,13 +51,16 @@ def start_server_span(scope: Scope, carrier: dict[str, str]) -> ServerSpan | Non
     return span_cm, span_cm.__enter__()
 
 
-def end_server_span(server_span: ServerSpan, scope: Scope, status: int) -> None:
-    span_cm, span = server_span
-    route_template = getattr(scope.get("route"), "path", None)
-    if route_template:
-        span.update_name(f"{scope['method']} {route_template}")
-    span.set_attribute("http.response.status_code", status)
-    span_cm.__exit__(None, None, None)
+def end_request(server_span: ServerSpan | None, scope: Scope, status: int, start: float) -> tuple[str, float]:
+    """End the request's span (if it has one); its route template and the seconds since `start`."""
+    template = getattr(scope.get("route"), "path", None)
+    if server_span is not None:
+        span_cm, span = server_span
+        if template:
+            span.update_name(f"{scope['method']} {template}")
+        span.set_attribute("http.response.status_code", status)
+        span_cm.__exit__(None, None, None)
+    return template or "unmatched", time.perf_counter() - start
 
 
 def observe_request(
@@ -103,9 +106,6 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            if server_span is not None:
-                end_server_span(server_span, scope, status)
-            elapsed = time.perf_counter() - start
-            template = getattr(scope.get("route"), "path", "unmatched")
+            template, elapsed = end_request(server_span, scope, status, start)
             observe_request(self.service, scope["method"], template, status, elapsed)
             correlation_id.reset(token)
