@@ -178,8 +178,10 @@ class Stack(contextlib.AbstractContextManager["Stack"]):
         env: dict[str, str] | None = None,
         ready_path: str = "/healthz",
         port: int | None = None,
+        args: tuple[str, ...] = (),
     ) -> str:
-        """Start `uvicorn --factory <factory>` as the services run in production; returns its base URL."""
+        """Start `uvicorn --factory <factory>` as the services run in production (`args`: more uvicorn
+        options); returns its base URL."""
         port = port or free_port()
         cmd = [
             sys.executable,
@@ -192,7 +194,7 @@ class Stack(contextlib.AbstractContextManager["Stack"]):
             "--port",
             str(port),
         ]
-        cmd += ["--no-access-log", "--log-level", "warning"]
+        cmd += ["--no-access-log", "--log-level", "warning", *args]
         if name == os.environ.get("BENCH_PROFILE_SERVICE"):  # cProfile the whole process, printed on exit
             cmd[1:1] = ["-m", "cProfile", "-o", str(self.workdir / f"{name}.prof")]
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115

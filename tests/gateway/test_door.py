@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator, MutableMapping
@@ -17,15 +18,20 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
+from prometheus_client import REGISTRY
 from sqlalchemy import text
+from starlette.types import Receive, Scope, Send
 
 from gateway.auth import AuthError, TokenVerifier
 from gateway.config import Settings
+from gateway.context import new_request_id
 from gateway.devtokens import DevIssuer
+from gateway.door import door_route
 from gateway.main import create_app
 from gateway.proxy import BUFFER_LIMIT
 from gateway.ratelimit import MemoryWindows
 from kit.db import Database
+from kit.logging import JsonFormatter
 from kit.testing.helpers import ServerThread, running_app
 from tests.gateway.tokens import bearer, issuer_settings
 
@@ -43,6 +49,7 @@ def service() -> FastAPI:
             "cookie": request.headers.get("cookie"),
             "expect": request.headers.get("expect"),
             "authorization": request.headers.get("authorization"),
+            "traceparent": request.headers.get("traceparent"),
         }
 
     @app.get("/v1/payers/big")
@@ -169,9 +176,14 @@ def test_memory_rate_limit_windows_end_and_ended_ones_are_dropped() -> None:
 
 
 async def asgi_get(
-    app: FastAPI, raw_path: bytes, headers: dict[str, str], query: bytes = b""
+    app: FastAPI,
+    raw_path: bytes,
+    headers: dict[str, str],
+    query: bytes = b"",
+    sent: list[MutableMapping[str, Any]] | None = None,
 ) -> tuple[int, bytes]:
-    """One request straight through ASGI, with the path exactly as given (HTTP clients resolve `..`)."""
+    """One request straight through ASGI, with the path exactly as given (HTTP clients resolve `..`); the
+    messages the app sends are added to `sent`."""
     path = raw_path.decode().replace("%2e", ".")
     scope = {
         "type": "http",
@@ -187,16 +199,18 @@ async def asgi_get(
         "client": ("127.0.0.1", 40000),
         "server": ("127.0.0.1", 8000),
     }
-    sent: list[MutableMapping[str, Any]] = []
+    messages: list[MutableMapping[str, Any]] = [] if sent is None else sent
+    first = len(messages)
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
     async def send(message: MutableMapping[str, Any]) -> None:
-        sent.append(message)
+        messages.append(message)
 
     await app(scope, receive, send)
-    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+    answer = messages[first:]
+    return answer[0]["status"], b"".join(m.get("body", b"") for m in answer[1:])
 
 
 async def test_dot_segments_never_reach_a_service(
@@ -308,3 +322,98 @@ async def test_a_write_is_audited_before_it_is_answered_and_reads_by_the_time_th
         assert await statuses() == [("GET", 200), ("POST", 200), ("GET", 200)]  # written on the way down
     finally:
         await db.dispose()
+
+
+async def test_a_forwarded_answer_has_the_headers_the_stacked_middlewares_gave_it(
+    settings_for: Callable[..., Settings],
+) -> None:
+    """The lean request context (gateway.context) answers as request id, security headers and CORS did."""
+    app = create_app(settings_for(), configure_logs=False)
+    auth = bearer(app.state.settings, "ops")
+
+    async def stacked(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = door_route(scope)[1]
+        assert app.door is not None
+        await app.door.cors(scope, receive, send)  # type: ignore[attr-defined]
+
+    stacked_transport = httpx.ASGITransport(app=stacked)
+    async with (
+        running_app(app) as lean,
+        httpx.AsyncClient(transport=stacked_transport, base_url="http://t") as old,
+    ):
+        for path, headers in [
+            ("/v1/payers", {**auth, "x-request-id": "req-7"}),  # forwarded
+            ("/v1/payers/cookie", {**auth, "x-request-id": "req-8"}),  # the service's own headers kept
+            ("/v1/payers", {"x-request-id": "req-9"}),  # refused at the door (401 problem)
+            ("/v1/nowhere", {"x-request-id": "bad id"}),  # 404 problem; a new request id
+        ]:
+            new, was = await lean.get(path, headers=headers), await old.get(path, headers=headers)
+            assert new.status_code == was.status_code
+            assert new.content == was.content
+            if headers["x-request-id"] == "bad id":
+                assert new.headers["x-request-id"] != "bad id"
+                new.headers["x-request-id"] = was.headers["x-request-id"]
+            assert new.headers.multi_items() == was.headers.multi_items()
+
+
+def test_a_request_id_the_gateway_makes_is_a_random_uuid_in_hex() -> None:
+    made = {new_request_id() for _ in range(1000)}
+    assert len(made) == 1000
+    assert all(uuid.UUID(hex=r).hex == r and uuid.UUID(hex=r).version == 4 for r in made)
+    assert all(uuid.UUID(hex=r).variant == uuid.RFC_4122 for r in made)
+
+
+async def test_a_forwarded_request_carries_on_the_callers_trace(
+    settings_for: Callable[..., Settings],
+) -> None:
+    settings = settings_for()
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    async with running_app(create_app(settings, configure_logs=False)) as client:
+        response = await client.get(
+            "/v1/payers",
+            headers={**bearer(settings, "ops"), "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"},
+        )
+        untraced = await client.get("/v1/payers", headers=bearer(settings, "ops"))
+    sent = response.json()["traceparent"]
+    assert sent.split("-")[1] == trace_id  # the same trace (the gateway's span, when traced, as the parent)
+    assert untraced.json()["traceparent"] is None
+
+
+async def test_the_access_log_line_and_metric_of_a_forwarded_request_come_after_its_answer(
+    settings_for: Callable[..., Settings],
+) -> None:
+    app = create_app(settings_for(), configure_logs=False)
+    events: list[MutableMapping[str, Any]] = []  # the messages sent and the lines logged, in order
+    formatter = JsonFormatter("gateway")
+
+    class Lines(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            events.append({"type": "log", "line": json.loads(formatter.format(record))})
+
+    access = logging.getLogger("kit.access")
+    handler, level = Lines(), access.level
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    labels = {"service": "gateway", "method": "GET", "route": "/v1/payers", "status": "200"}
+    count = "parity_http_request_duration_seconds_count"
+    before = REGISTRY.get_sample_value(count, labels) or 0
+    try:
+        async with running_app(app):
+            status, _ = await asgi_get(app, b"/v1/payers", bearer(app.state.settings, "ops"), sent=events)
+            assert status == 200
+            # No line yet: it comes after the answer.
+            assert [e["type"] for e in events] == ["http.response.start", "http.response.body"]
+            assert REGISTRY.get_sample_value(count, labels) == before
+            await asyncio.sleep(0.05)
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(level)
+    request_id = dict(events[0]["headers"])[b"x-request-id"].decode()
+    lines = [e["line"] for e in events if e["type"] == "log"]
+    assert len(lines) == 1
+    line = lines[0]
+    assert (line["logger"], line["level"], line["msg"]) == ("kit.access", "info", "request")
+    assert line["correlation_id"] == request_id
+    assert (line["method"], line["route"], line["status"]) == ("GET", "/v1/payers", 200)
+    assert isinstance(line["ms"], float | int)
+    assert REGISTRY.get_sample_value(count, labels) == before + 1

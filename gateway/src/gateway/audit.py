@@ -63,6 +63,12 @@ def outcome_of(status: int) -> str:
     return "allowed"
 
 
+def _row(entry: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A queued entry as the row of COLUMNS."""
+    *head, path, service, ip, status = entry
+    return (*head, path, service, target_client(path), ip, status, outcome_of(status))
+
+
 class AuditLog:
     """Buffers entries and writes them in batches (COPY); `flush()` on shutdown writes what is left."""
 
@@ -86,7 +92,9 @@ class AuditLog:
         ip: str | None,
         status: int,
     ) -> None:
-        """Queue an entry for the next batch, stamped with the time it happened (not the time it is written)."""
+        """Queue an entry for the next batch, stamped with the time it happened (not the time it is written).
+        What follows from the path and status (target client, outcome) is worked out when the batch is written,
+        off the request's path."""
         self._pending.append(
             (
                 datetime.now(UTC),
@@ -98,10 +106,8 @@ class AuditLog:
                 method,
                 path,
                 service,
-                target_client(path),
                 ip,
                 status,
-                outcome_of(status),
             )
         )
 
@@ -123,7 +129,10 @@ class AuditLog:
             async with self.db.engine.connect() as conn:
                 raw = await conn.get_raw_connection()
                 await raw.driver_connection.copy_records_to_table(
-                    audit_events.name, schema_name=audit_events.schema, columns=COLUMNS, records=batch
+                    audit_events.name,
+                    schema_name=audit_events.schema,
+                    columns=COLUMNS,
+                    records=map(_row, batch),
                 )
         except Exception:
             # Keep the entries for the next try rather than lose them.

@@ -1,9 +1,9 @@
 """The door every /v1 request passes: rate limit per IP, authenticate, rate limit per identity, role
 gate, forward, audit. Services repeat the object-level checks; the door is the first line, not the only one.
 
-`Door` is a pure ASGI step inside the middlewares (request id and access log, security headers, CORS) and in
-front of FastAPI: forwarded requests skip FastAPI's routing, dependency and response machinery, which only
-the gateway's own endpoints need. Every refusal is still an RFC 9457 problem."""
+`Door` is a pure ASGI step inside the request context (gateway.context: request id and access log, security
+headers, CORS) and in front of FastAPI: forwarded requests skip FastAPI's routing, dependency and response
+machinery, which only the gateway's own endpoints need. Every refusal is still an RFC 9457 problem."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from gateway.audit import AuditLog
 from gateway.auth import AuthError, TokenVerifier, Verified
 from gateway.config import Settings
+from gateway.context import Afterwards
 from gateway.docs import OpenApiAggregator
 from gateway.idempotency import HEADER as IDEMPOTENCY_HEADER
 from gateway.idempotency import missing_key, required_for, with_idempotency
@@ -269,9 +270,11 @@ class Door:
             ],
         )
         upstreams: Upstreams = state.upstreams
+        afterwards: Afterwards = state.afterwards
 
         async def call() -> Reply | Response:
             attempt.reached_service = True
+            afterwards.while_waiting()
             return await upstreams.exchange(route.service, method, target, headers, body, instance=path)
 
         if idempotent:

@@ -23,6 +23,7 @@ from contracts import asyncapi
 from gateway.audit import AuditLog
 from gateway.auth import TokenVerifier
 from gateway.config import Settings
+from gateway.context import Afterwards, ForwardedContext
 from gateway.docs import OpenApiAggregator, asyncapi_html
 from gateway.door import Door, authenticate, door_route
 from gateway.proxy import Upstreams, upstream_url
@@ -109,9 +110,9 @@ async def list_audit_events(
 
 
 class GatewayApp(FastAPI):
-    """FastAPI for the gateway's own endpoints; a forwarded /v1 request goes through the same middlewares
-    straight to the Door, skipping FastAPI's own layers (error and telemetry middlewares, routing), which it
-    does not use."""
+    """FastAPI for the gateway's own endpoints; a forwarded /v1 request goes straight to the Door in its lean
+    request context (gateway.context), skipping FastAPI's own layers (error and telemetry middlewares,
+    routing), which it does not use."""
 
     door: ASGIApp | None = None
 
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         try:
             yield
         finally:
+            app.state.afterwards.run()
             if app.state.audit is not None:
                 await app.state.audit.stop()
             await db.dispose()
@@ -183,6 +185,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.afterwards = Afterwards()
     install_error_handlers(app)
     app.include_router(audit_router)
     own_spec = get_openapi(title="gateway", version="1.0.0", routes=audit_router.routes)
@@ -251,8 +254,9 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             )
 
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
-    door: ASGIApp = Door(app.state)
+    door = Door(app.state)
+    stacked: ASGIApp = door
     for cls, args, kwargs in reversed(middlewares(settings)):
-        door = cls(door, *args, **kwargs)
-    app.door = door
+        stacked = cls(stacked, *args, **kwargs)
+    app.door = ForwardedContext(door, cors=stacked, afterwards=app.state.afterwards)
     return app

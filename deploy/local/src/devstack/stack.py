@@ -143,7 +143,7 @@ class Stack:
             "warning",
         ]
         if app is GATEWAY:  # named, so that missing wheels fail the start instead of a silent slower fallback
-            cmd += ["--loop", "uvloop", "--http", "httptools"]
+            cmd += ["--loop", "uvloop", "--http", "gateway.server:HttpToolsProtocol"]
         out = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
