@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 
-from kit.db import Database, driver_connection, execute_together
+from kit.db import Database, asyncpg_dsn, driver_connection, execute_together
 from tests.kit.demo import count, notes
 
 
@@ -26,7 +26,7 @@ async def test_a_pooled_connection_the_server_closed_is_replaced_at_checkout_wit
     """No pre-ping round trip: a connection closed by the server (restart, idle kill) is noticed by its closed
     socket when the pool hands it out, and the session gets a fresh one."""
     first = await _backend_pid(demo_db)
-    admin = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    admin = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         assert await admin.fetchval("SELECT pg_terminate_backend($1)", first)
     finally:

@@ -105,24 +105,33 @@ async def _rows(runtime: Any) -> list[Notification]:
         return list(await session.scalars(select(Notification)))
 
 
+async def _queue_reminders(notif: Harness, n: int) -> list[str]:
+    """n reminders to n new clients, queued; returns their addresses in order."""
+    addresses = []
+    for _ in range(n):
+        client_id, address = notif.stand_ins.client()
+        addresses.append(address)
+        await notif.deliver(_reminder(client_id))
+    return addresses
+
+
+def _mailer(notif: Harness, *, sender_concurrency: int) -> Mailer:
+    settings = notif.runtime.settings
+    assert isinstance(settings, Settings)
+    return Mailer(settings.model_copy(update={"sender_concurrency": sender_concurrency}))
+
+
 async def test_one_smtp_connection_carries_a_whole_batch_and_survives_a_refused_recipient(
     notif: Harness,
 ) -> None:
     mailbox = _counting(notif.smtp)
     refused_id, refused = notif.stand_ins.client()
     mailbox.reject.add(refused)
-    addresses = []
-    for i in range(6):
-        if i == 2:
-            await notif.deliver(_reminder(refused_id))
-        client_id, address = notif.stand_ins.client()
-        addresses.append(address)
-        await notif.deliver(_reminder(client_id))
+    addresses = await _queue_reminders(notif, 2)
+    await notif.deliver(_reminder(refused_id))
+    addresses += await _queue_reminders(notif, 4)
 
-    settings = notif.runtime.settings
-    assert isinstance(settings, Settings)
-    one = settings.model_copy(update={"sender_concurrency": 1})
-    await drain(notif.runtime, Mailer(one))
+    await drain(notif.runtime, _mailer(notif, sender_concurrency=1))
 
     assert all(len(notif.smtp.to(a)) == 1 for a in addresses)
     assert len(mailbox.peers) == 6
@@ -133,15 +142,8 @@ async def test_one_smtp_connection_carries_a_whole_batch_and_survives_a_refused_
 
 async def test_the_batch_is_spread_over_at_most_sender_concurrency_connections(notif: Harness) -> None:
     mailbox = _counting(notif.smtp)
-    addresses = []
-    for _ in range(8):
-        client_id, address = notif.stand_ins.client()
-        addresses.append(address)
-        await notif.deliver(_reminder(client_id))
-    settings = notif.runtime.settings
-    assert isinstance(settings, Settings)
-    three = settings.model_copy(update={"sender_concurrency": 3})
-    await drain(notif.runtime, Mailer(three))
+    addresses = await _queue_reminders(notif, 8)
+    await drain(notif.runtime, _mailer(notif, sender_concurrency=3))
     assert all(len(notif.smtp.to(a)) == 1 for a in addresses)
     assert 1 <= len(set(mailbox.peers)) <= 3
 

@@ -126,9 +126,8 @@ class AuditLog:
         try:
             # COPY through the driver: one round trip and no per-row statement work, whatever the batch size
             # (an executemany through SQLAlchemy cost about as much gateway CPU per request as the forwarding).
-            async with self.db.engine.connect() as conn:
-                raw = await conn.get_raw_connection()
-                await raw.driver_connection.copy_records_to_table(
+            async with self.db.connection() as pg:
+                await pg.copy_records_to_table(
                     audit_events.name,
                     schema_name=audit_events.schema,
                     columns=COLUMNS,

@@ -221,14 +221,20 @@ class Database:
             await session.commit()  # whatever the ORM still has to flush
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        """A unit of work in fixed SQL on a pooled driver connection, without the ORM's session: commits when
-        the block succeeds, rolls back when it raises. For a hot path whose every statement is fixed SQL."""
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled driver connection outside any transaction: each statement (a COPY, say) commits on its own.
+        It goes back to the pool when the block ends."""
         async with self.engine.connect() as connection:
             raw = await connection.get_raw_connection()
             driver: asyncpg.Connection = raw.driver_connection
-            async with driver.transaction():
-                yield driver
+            yield driver
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A unit of work in fixed SQL on a pooled driver connection, without the ORM's session: commits when
+        the block succeeds, rolls back when it raises. For a hot path whose every statement is fixed SQL."""
+        async with self.connection() as driver, driver.transaction():
+            yield driver
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
