@@ -2,6 +2,12 @@
 after 200 ms. Offered all at once (open loop at BENCH_FANOUT_RATE, default 2000/s), so the figure is how far
 eligibility overlaps calls to a slow partner. `python -m bench.bench_fanout`; BENCH_FANOUT_N (default 1000).
 
+Each verification has a kept-open connection, opened before the clock starts (BENCH_FANOUT_WARM, default N;
+0 opens them on demand inside the measurement): eligibility's callers are the gateway's pooled keep-alive
+connections, so a TCP handshake per verification, on both sides of it, is not what a verification costs.
+BENCH_FANOUT_API_PROCESSES=2 runs eligibility as deploy/k8s does: two API processes with the relay and jobs
+off, and one process for those.
+
 It measures eligibility: the service, its relay, PostgreSQL, the broker and the clearinghouse sandbox run; the
 services that consume its events (claims, pricing, notifications) are not started, because on this 2-core
 machine they would take the CPU the measured service needs (in production they run on their own pods; the
@@ -9,11 +15,11 @@ event pipeline benchmark runs them all). BENCH_FANOUT_ALL=1 starts them too."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections import Counter
 
 import psutil
+import uvloop
 
 from bench.eligibility_load import make_cases, verify_open_loop
 from bench.harness import Report, Stack, cpu_line, cpu_seconds, machine, percentile
@@ -30,8 +36,14 @@ def driver_cpu() -> dict[str, float]:
 async def measure(stack: Stack, urls: dict[str, str], n: int, rate: float) -> list[str]:
     member = {"status": "active", "delay_seconds": DELAY_S}
     cases = await make_cases(urls["eligibility"], urls["clearinghouse"], n, member=member, tag="FAN")
-    before = {**cpu_seconds(stack.everything()), **driver_cpu()}
-    sent = await verify_open_loop(urls["eligibility"], cases, rate)
+    before: dict[str, float] = {}
+
+    def ready() -> None:
+        print(f"offering {n} verifications", flush=True)  # the mark to attach a sampling profiler at
+        before.update({**cpu_seconds(stack.everything()), **driver_cpu()})
+
+    warm = int(os.environ.get("BENCH_FANOUT_WARM", str(n)))
+    sent = await verify_open_loop(urls["eligibility"], cases, rate, warm=warm, ready=ready)
     span = max(s.finished for s in sent) - min(s.started for s in sent)
     latency = [(s.finished - s.started) * 1000 for s in sent]
     ok = sum(s.status == 200 for s in sent)
@@ -58,9 +70,12 @@ def run(report: Report) -> None:
             stack,
             service_env={"eligibility": {"JOB_INTERVAL_S": "3600"}},
             services=SERVICES if everything else ("eligibility",),
+            api_processes={"eligibility": int(os.environ.get("BENCH_FANOUT_API_PROCESSES", "1"))},
         )
         report.rss("fan-out", "idle", {"eligibility": stack.services["eligibility"]})
-        rows = asyncio.run(measure(stack, urls, n, rate))
+        rows = uvloop.run(
+            measure(stack, urls, n, rate)
+        )  # the driver as light as it can be: uvloop, as the services
         report.section(
             "Verification fan-out (4)",
             [

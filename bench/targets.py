@@ -114,9 +114,14 @@ def start_everything(
     smtp_url: str | None = None,
     service_env: dict[str, dict[str, str]] | None = None,
     services: tuple[str, ...] = SERVICES,
+    api_processes: dict[str, int] | None = None,
 ) -> dict[str, str]:
     """Database, broker, SMTP, both sandboxes, the four services (or those named) and the gateway, as
-    `make run` starts them, on free ports; returns every base URL by name."""
+    `make run` starts them, on free ports; returns every base URL by name.
+
+    `api_processes` runs a service as production does (deploy/k8s: API pods with the relay, consumers and
+    jobs off, and one process for those): that many uvicorn workers answer its port, and `<name>-worker`
+    runs its background work."""
     from devstack.infra import free_port
 
     stack.start_postgres()
@@ -141,9 +146,22 @@ def start_everything(
     )
     stack.spawn("cardprocessor", "sandbox.cardprocessor.app:create_app", port=ports["cardprocessor"])
     for name in services:
+        processes = (api_processes or {}).get(name, 1)
+        if processes == 1:
+            stack.spawn(
+                name, f"{name}.main:create_app", port=ports[name], ready_path="/readyz", env=extra.get(name)
+            )
+            continue
+        off = {"RUN_RELAY": "false", "RUN_CONSUMERS": "false", "RUN_SCHEDULER": "false"}
         stack.spawn(
-            name, f"{name}.main:create_app", port=ports[name], ready_path="/readyz", env=extra.get(name)
+            name,
+            f"{name}.main:create_app",
+            port=ports[name],
+            ready_path="/readyz",
+            env={**extra.get(name, {}), **off},
+            args=("--workers", str(processes)),
         )
+        stack.spawn(f"{name}-worker", f"{name}.main:create_app", ready_path="/readyz", env=extra.get(name))
     stack.spawn(
         "gateway",
         "gateway.main:create_app",

@@ -183,3 +183,35 @@ async def test_the_relay_publishes_each_commit_at_once_without_waiting_for_its_p
         for n in range(1, 4):
             await client.post("/notes", params={"home_state": "NY"})
             await eventually(lambda n=n: _records_when(topics, n), timeout=5, what=f"event {n} published")
+
+
+async def test_marking_a_batch_sent_skips_the_disk_wait_in_its_own_transaction_only(
+    make_settings: SettingsFactory, demo_db: Database
+) -> None:
+    """The mark is the only write a crash may lose (the batch is then published again); the setting must not
+    outlive the relay's transaction on the pooled connection, or the next unit of work on it would commit
+    without waiting for the disk too."""
+    settings = make_settings(KitSettings, service_name="kitdemo", run_relay=False)
+    async with running_app(create_demo_app(settings)) as client:
+        assert (await client.post("/notes", params={"home_state": "NY"})).status_code == 201
+    relay = OutboxRelay(
+        db=demo_db,
+        table=messaging.outbox,
+        settings=settings,
+        producer_factory=lambda: make_producer(settings),
+    )
+    async with demo_db.connection() as pg:
+        await pg.execute("SET synchronous_commit = on")  # the test server runs with it off
+        async with pg.transaction():
+            rows = await pg.fetch(relay._claim, 10)
+            assert len(rows) == 1
+            await pg.execute(relay._mark_sent, [rows[0][0]])
+            assert await pg.fetchval("SHOW synchronous_commit") == "off"
+        assert await pg.fetchval("SHOW synchronous_commit") == "on"
+        assert (
+            await pg.fetchval(
+                f"SELECT count(*) FROM {messaging.outbox.schema}.{messaging.outbox.name} WHERE sent_at IS NULL"
+            )
+            == 0
+        )
+        await pg.execute("RESET synchronous_commit")
