@@ -79,6 +79,35 @@ async def test_a_statements_session_commits_each_statement_on_its_own(demo_db: D
         )
 
 
+async def test_a_pinned_connection_commits_each_statement_and_its_session_reads_on_the_same_connection(
+    demo_db: Database,
+) -> None:
+    """`pinned()`: fixed SQL on the driver commits at once; the ORM session, made only when asked for, runs on
+    that same connection and leaves no transaction open behind it (so the next fixed statement commits too)."""
+    async with demo_db.pinned() as db:
+        await db.driver.execute(
+            "INSERT INTO kitdemo.notes (id, client_id, home_state) VALUES ($1, $2, 'TX')",
+            uuid.uuid4(),
+            uuid.uuid4(),
+        )
+        assert await count(demo_db, notes) == 1, "committed before the block ends"
+        session = db.session()
+        assert session is db.session()
+        assert await session.scalar(text("SELECT pg_backend_pid()")) == await db.driver.fetchval(
+            "SELECT pg_backend_pid()"
+        )
+        assert await session.scalar(text("SELECT count(*) FROM kitdemo.notes")) == 1
+        await db.driver.execute(
+            "INSERT INTO kitdemo.notes (id, client_id, home_state) VALUES ($1, $2, 'NY')",
+            uuid.uuid4(),
+            uuid.uuid4(),
+        )
+        assert await count(demo_db, notes) == 2, "the session left no transaction open"
+        assert not db.driver.is_in_transaction()
+    async with demo_db.pinned() as db:  # the connection went back to the pool clean
+        assert not db.driver.is_in_transaction()
+
+
 async def test_statements_sent_together_run_as_one_with_their_own_parameters(demo_db: Database) -> None:
     """`execute_together` renumbers each statement's parameters; the statements stand or fall as one."""
     insert = "INSERT INTO kitdemo.notes (id, client_id, home_state) VALUES ($1, $2, $3)"

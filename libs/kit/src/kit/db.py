@@ -17,7 +17,13 @@ from fastapi import Depends, Request
 from sqlalchemy import MetaData, Table, event, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase
 
 log = logging.getLogger("kit.db")
@@ -174,6 +180,26 @@ async def execute_together(
     await driver.execute(sql, *(value for _, values in statements for value in values))
 
 
+class Pinned:
+    """One pooled connection in autocommit (`Database.pinned()`): fixed SQL on `driver`, and an ORM session on
+    the same connection when a step needs one."""
+
+    def __init__(self, driver: asyncpg.Connection, connection: AsyncConnection) -> None:
+        self.driver = driver
+        self._connection = connection
+        self._session: AsyncSession | None = None
+
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = AsyncSession(bind=self._connection, expire_on_commit=False, autoflush=True)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
 class Database:
     """The engine and session factory of one service."""
 
@@ -194,11 +220,8 @@ class Database:
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
         # The same pool; a connection handed out here runs each statement as its own transaction (asyncpg's
         # adapter then sends no BEGIN or COMMIT at all).
-        self._statements = async_sessionmaker(
-            self.engine.execution_options(isolation_level="AUTOCOMMIT"),
-            expire_on_commit=False,
-            autoflush=True,
-        )
+        self._statements_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._statements = async_sessionmaker(self._statements_engine, expire_on_commit=False, autoflush=True)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -228,6 +251,20 @@ class Database:
             raw = await connection.get_raw_connection()
             driver: asyncpg.Connection = raw.driver_connection
             yield driver
+
+    @asynccontextmanager
+    async def pinned(self) -> AsyncIterator[Pinned]:
+        """A pooled connection outside any transaction, for a step of fixed SQL that may need the ORM for a
+        read: `driver` runs the fixed SQL, `session()` is an ORM session on the same connection, made only if
+        asked for (an ORM session costs more CPU than the statements of a short step). Each statement commits on
+        its own, as in `statements()`."""
+        async with self._statements_engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            pinned = Pinned(raw.driver_connection, connection)
+            try:
+                yield pinned
+            finally:
+                await pinned.close()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:

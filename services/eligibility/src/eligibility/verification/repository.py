@@ -1,9 +1,9 @@
 """Every query of a verification, as fixed SQL.
 
 A verification is the service's hot path (a burst of them runs side by side against a slow partner), so
-its statements are written once here rather than built by the ORM per request: they run on the session's
-own asyncpg connection inside the session's transaction (`kit.db.driver_connection`; the session keeps the
-kit's commit rule), prepared once per connection by asyncpg. The ORM path (COB follow-ups, other features)
+its statements are written once here rather than built by the ORM per request: they run on a pooled asyncpg
+connection (`Database.pinned()` for the request's first step, `Database.transaction()` for the answer),
+prepared once per connection by asyncpg. The ORM path (COB follow-ups, other features)
 sees the same rows; the tables are those of eligibility.models, in the service's `eligibility` schema.
 """
 
@@ -16,9 +16,8 @@ from datetime import date, datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.db import driver_connection, execute_together
+from kit.db import execute_together
 
 
 @dataclass(frozen=True)
@@ -126,13 +125,13 @@ _INSERT_CASE_EVENTS = (
 )
 
 
-async def inquiry_facts(session: AsyncSession, coverage_id: uuid.UUID) -> InquiryFacts | None:
-    row = await (await driver_connection(session)).fetchrow(_INQUIRY, coverage_id)
+async def inquiry_facts(pg: asyncpg.Connection, coverage_id: uuid.UUID) -> InquiryFacts | None:
+    row = await pg.fetchrow(_INQUIRY, coverage_id)
     return None if row is None else InquiryFacts(*row.values())
 
 
 async def add_pending(
-    session: AsyncSession,
+    pg: asyncpg.Connection,
     *,
     verification_id: uuid.UUID,
     coverage_id: uuid.UUID,
@@ -140,7 +139,6 @@ async def add_pending(
     requested_at: datetime,
     raw_270: str,
 ) -> None:
-    pg = await driver_connection(session)
     await pg.execute(_INSERT_PENDING, verification_id, coverage_id, trigger, requested_at, raw_270)
 
 

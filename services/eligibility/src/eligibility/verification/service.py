@@ -97,12 +97,12 @@ async def verify(
     now = runtime.clock.now()
     verification_id = uuid.uuid4()
     # Reading what to ask and recording the pending 270 need no transaction: each is one statement.
-    async with slots.hold(finishing=False), runtime.db.statements() as session:
-        facts = await repository.inquiry_facts(session, coverage_id)
+    async with slots.hold(finishing=False), runtime.db.pinned() as db:
+        facts = await repository.inquiry_facts(db.driver, coverage_id)
         if facts is None:
             raise NotFound("No such coverage.")
         if authorize is not None:
-            await authorize(session, facts.client_id)
+            await authorize(db.session(), facts.client_id)  # a session only when asked for (a provider's)
         raw_270 = render_270(
             _inquiry(facts, verification_id.hex[:30], now.date(), settings),
             sender_id=settings.x12_sender_id,
@@ -110,7 +110,7 @@ async def verify(
             created=now.replace(tzinfo=None),
         )
         await repository.add_pending(
-            session,
+            db.driver,
             verification_id=verification_id,
             coverage_id=coverage_id,
             trigger=trigger,
