@@ -14,9 +14,8 @@ import os
 import signal
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from contracts.events import ClientRegistered
 from kit.app import create_service_app
@@ -26,16 +25,24 @@ from kit.settings import KitSettings
 from tests.kit.demo import messaging, on_registered, router
 
 
-def _die_before_marking_sent(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-    if statement.lstrip().upper().startswith("UPDATE KITDEMO.OUTBOX SET SENT_AT"):
-        os.kill(os.getpid(), signal.SIGKILL)
+def _die_before_marking_sent() -> None:
+    """The relay marks rows sent in fixed SQL on its driver connection: the kill goes in front of asyncpg's
+    execute, and fires on that statement only."""
+    execute = asyncpg.Connection.execute
+
+    async def execute_or_die(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> str:
+        if query.lstrip().upper().startswith('UPDATE "KITDEMO"."OUTBOX" SET SENT_AT'):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return await execute(self, query, *args, **kwargs)
+
+    asyncpg.Connection.execute = execute_or_die
 
 
 def create_app() -> FastAPI:
     settings = KitSettings(service_name="kitdemo")
     delay = float(os.environ.get("FAULT_HANDLER_DELAY_S", "0"))
     if os.environ.get("FAULT_KILL_BEFORE_MARK_SENT") == "1":
-        event.listen(Engine, "before_cursor_execute", _die_before_marking_sent)
+        _die_before_marking_sent()
 
     async def handler(ev: ClientRegistered, ctx: EventContext) -> None:
         await on_registered(ev, ctx)
