@@ -18,10 +18,10 @@ from contracts.events import (
     RefundIssued,
     SessionConfirmed,
 )
-from kit.messaging.consumer import EventContext, Subscription
+from kit.messaging.consumer import EventContext, EventsContext, Subscription
 from notifications.delivery import plan
 from notifications.delivery.plan import Intent
-from notifications.delivery.service import record_intents
+from notifications.delivery.service import Caused, record_caused, record_intents
 from notifications.facts import repository as facts
 
 
@@ -64,11 +64,45 @@ async def on_flagged_secondary(event: CoverageFlaggedSecondary, ctx: EventContex
     )
 
 
+def _flag(event: CoverageFlaggedSecondary) -> dict[str, object]:
+    return {
+        "coverage_id": event.coverage_id,
+        "client_id": event.client_id,
+        "payer_id": event.payer_id,
+        "other_payer_name": event.other_payer_name,
+        "flagged_at": event.flagged_at,
+    }
+
+
+async def on_flagged_secondary_many(events: list[CoverageFlaggedSecondary], ctx: EventsContext) -> None:
+    await facts.record_flags(ctx.session, [_flag(e) for e in events])
+
+
 async def on_cob_opened(event: CobCaseOpened, ctx: EventContext) -> None:
     providers, other = await facts.cob_facts(
         ctx.session, client_id=event.client_id, coverage_id=event.coverage_id
     )
     await _queue(ctx, plan.cob_opened(event, providers=providers, other_payer_name=other))
+
+
+async def on_cob_opened_many(events: list[CobCaseOpened], ctx: EventsContext) -> None:
+    # One read for every event's facts: opening a case changes neither relationships nor flags, so each
+    # event reads what it would have read in its turn.
+    found = await facts.cob_facts_many(ctx.session, [(e.client_id, e.coverage_id) for e in events])
+    await record_caused(
+        ctx.session,
+        [
+            Caused(
+                envelope.id,
+                envelope.type,
+                plan.cob_opened(event, providers=providers, other_payer_name=other),
+                envelope.correlation_id,
+            )
+            for event, envelope, (providers, other) in zip(events, ctx.envelopes, found, strict=True)
+        ],
+        now=ctx.state.clock.now(),
+        mail_from=ctx.state.settings.mail_from,
+    )
 
 
 async def on_cob_resolved(event: CobCaseResolved, ctx: EventContext) -> None:
@@ -108,8 +142,8 @@ async def on_notes_requested(event: NotesRequested, ctx: EventContext) -> None:
 SUBSCRIPTIONS: list[Subscription[Any]] = [
     Subscription(CareRelationshipStarted, on_relationship_started),
     Subscription(SessionConfirmed, on_session_confirmed),
-    Subscription(CoverageFlaggedSecondary, on_flagged_secondary),
-    Subscription(CobCaseOpened, on_cob_opened),
+    Subscription(CoverageFlaggedSecondary, on_flagged_secondary, many=on_flagged_secondary_many),
+    Subscription(CobCaseOpened, on_cob_opened, many=on_cob_opened_many),
     Subscription(CobCaseResolved, on_cob_resolved),
     Subscription(CobRecertificationDue, on_recertification_due),
     Subscription(CostChanged, on_cost_changed),
