@@ -3,6 +3,7 @@ in the sender), or feeds a local view (who sees whom, session dates, secondary f
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from contracts.events import (
@@ -20,12 +21,25 @@ from contracts.events import (
 )
 from kit.messaging.consumer import EventContext, EventsContext, Subscription
 from notifications.delivery import plan
-from notifications.delivery.plan import Intent
+from notifications.delivery.directory import Directory
+from notifications.delivery.plan import Intent, client_of
 from notifications.delivery.service import Caused, record_caused, record_intents
 from notifications.facts import repository as facts
 
 
+def _expect(state: Any, intents: Iterable[Intent]) -> None:
+    """When this process is the one sending, start looking up the clients the new e-mails show now, while the
+    transaction that queues them is still open: the sender then finds them cached instead of waiting on
+    eligibility. (A rolled-back transaction leaves only cached contacts behind.)"""
+    sender = state.extras.get("sender")
+    if sender is None or not sender.active:
+        return
+    directory: Directory = state.extras["directory"]
+    directory.prefetch_clients(client_id for i in intents if (client_id := client_of(i)) is not None)
+
+
 async def _queue(ctx: EventContext, intents: list[Intent]) -> None:
+    _expect(ctx.state, intents)
     await record_intents(
         ctx.session,
         event_id=ctx.envelope.id,
@@ -89,19 +103,18 @@ async def on_cob_opened_many(events: list[CobCaseOpened], ctx: EventsContext) ->
     # One read for every event's facts: opening a case changes neither relationships nor flags, so each
     # event reads what it would have read in its turn.
     found = await facts.cob_facts_many(ctx.session, [(e.client_id, e.coverage_id) for e in events])
+    caused = [
+        Caused(
+            envelope.id,
+            envelope.type,
+            plan.cob_opened(event, providers=providers, other_payer_name=other),
+            envelope.correlation_id,
+        )
+        for event, envelope, (providers, other) in zip(events, ctx.envelopes, found, strict=True)
+    ]
+    _expect(ctx.state, (i for c in caused for i in c.intents))
     await record_caused(
-        ctx.session,
-        [
-            Caused(
-                envelope.id,
-                envelope.type,
-                plan.cob_opened(event, providers=providers, other_payer_name=other),
-                envelope.correlation_id,
-            )
-            for event, envelope, (providers, other) in zip(events, ctx.envelopes, found, strict=True)
-        ],
-        now=ctx.state.clock.now(),
-        mail_from=ctx.state.settings.mail_from,
+        ctx.session, caused, now=ctx.state.clock.now(), mail_from=ctx.state.settings.mail_from
     )
 
 

@@ -81,6 +81,19 @@ class Mailer:
             await connection.close()
 
 
+async def claim(runtime: Runtime) -> list[Notification]:
+    """Lease the next batch of due e-mails (one short transaction); empty when none is due."""
+    settings = _settings(runtime)
+    now = runtime.clock.now()
+    async with runtime.db.session() as session:
+        return await repository.claim_due(
+            session,
+            now=now,
+            lease_until=now + timedelta(seconds=settings.sender_lease_s),
+            limit=settings.sender_batch_size,
+        )
+
+
 async def drain(runtime: Runtime, mailer: Mailer | None = None) -> int:
     """Send every e-mail that is due now, a batch at a time; returns how many were attempted."""
     settings = _settings(runtime)
@@ -88,19 +101,10 @@ async def drain(runtime: Runtime, mailer: Mailer | None = None) -> int:
     mailer = mailer or Mailer(settings)
     handled = 0
     try:
-        while True:
-            now = runtime.clock.now()
-            async with runtime.db.session() as session:
-                batch = await repository.claim_due(
-                    session,
-                    now=now,
-                    lease_until=now + timedelta(seconds=settings.sender_lease_s),
-                    limit=settings.sender_batch_size,
-                )
-            if not batch:
-                return handled
+        while batch := await claim(runtime):
             await deliver(runtime, batch, mailer)
             handled += len(batch)
+        return handled
     finally:
         if own:
             await mailer.close()
