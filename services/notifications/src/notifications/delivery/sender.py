@@ -85,7 +85,7 @@ async def claim(runtime: Runtime) -> list[Notification]:
     """Lease the next batch of due e-mails (one short transaction); empty when none is due."""
     settings = _settings(runtime)
     now = runtime.clock.now()
-    async with runtime.db.session() as session:
+    async with runtime.db.statements() as session:  # one statement: it needs no BEGIN and COMMIT around it
         return await repository.claim_due(
             session,
             now=now,
@@ -211,7 +211,7 @@ async def deliver(runtime: Runtime, batch: list[Notification], mailer: Mailer) -
                 r["body_html"],
             )
     if stored:
-        async with runtime.db.session() as session:
+        async with runtime.db.statements() as session:  # each row's rendering stands on its own
             await repository.save_renderings(session, stored)
 
     ready = [n for n in batch if n.to_address is not None]
