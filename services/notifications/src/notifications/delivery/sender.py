@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import parseaddr
@@ -183,9 +184,12 @@ def _raise_cancelled(results: list[Any]) -> None:
             raise r
 
 
-async def deliver(runtime: Runtime, batch: list[Notification], mailer: Mailer) -> None:
-    """Render (once), send and record a batch of leased e-mails. Database errors propagate: the leases then
-    expire and the e-mails are tried again, exactly like after a crash."""
+async def deliver(
+    runtime: Runtime, batch: list[Notification], mailer: Mailer, sent: Callable[[], None] | None = None
+) -> None:
+    """Render (once), send and record a batch of leased e-mails; `sent` is called once the mailer is done with
+    them (before they are recorded). Database errors propagate: the leases then expire and the e-mails are
+    tried again, exactly like after a crash."""
     settings = _settings(runtime)
     directory: Directory = runtime.extras["directory"]
     outcomes = _Outcomes()
@@ -245,7 +249,10 @@ async def deliver(runtime: Runtime, batch: list[Notification], mailer: Mailer) -
         sending.append(n)
         messages.append((n.to_address, data))
 
-    for n, error in zip(sending, await mailer.send_all(messages), strict=True):
+    results = await mailer.send_all(messages)
+    if sent is not None:
+        sent()
+    for n, error in zip(sending, results, strict=True):
         if error is None:
             outcomes.sent.append(n)
         else:

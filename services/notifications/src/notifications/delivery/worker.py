@@ -39,9 +39,9 @@ class Sender:
     async def run(self, runtime: Runtime) -> None:
         """Send until cancelled.
 
-        Up to `sender_passes` batches are on their way at once, each over its own `sender_concurrency` SMTP
+        Up to `sender_passes` batches are being sent at once, each over its own `sender_concurrency` SMTP
         connections: e-mails that come due while a batch is being sent are leased and sent at once, instead
-        of waiting for that batch to be recorded (leases keep the batches apart)."""
+        of waiting for that batch (leases keep the batches apart)."""
         settings = runtime.settings
         assert isinstance(settings, Settings)
         listener = asyncio.create_task(
@@ -92,13 +92,23 @@ class Sender:
     async def _send(
         self, runtime: Runtime, batch: list[Notification], mailer: Mailer, free: list[Mailer]
     ) -> None:
-        """One batch: render, send, record; then its connections are free and the sender looks again (more
-        may have come due meanwhile, or be left when the batch was full)."""
+        """One batch: render, send, record. Its connections are free as soon as the relay has answered for
+        every e-mail (the outcomes are recorded meanwhile), and the sender looks again: more may have come
+        due, or be left when the batch was full."""
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                free.append(mailer)
+                self._wake.set()
+
         try:
-            await deliver(runtime, batch, mailer)
+            await deliver(runtime, batch, mailer, sent=release)
         except Exception:
             log.exception("sender pass failed; leased e-mails go out again after their lease")
-            await mailer.close()
+            if not released:  # (once released, another batch may be using the connections)
+                await mailer.close()
         finally:
-            free.append(mailer)
-            self._wake.set()
+            release()
