@@ -83,7 +83,7 @@ class Mailer:
 
 
 async def claim(runtime: Runtime) -> list[Notification]:
-    """Lease the next batch of due e-mails (one short transaction); empty when none is due."""
+    """Lease the next batch of due e-mails (one statement); empty when none is due."""
     settings = _settings(runtime)
     now = runtime.clock.now()
     async with runtime.db.statements() as session:  # one statement: it needs no BEGIN and COMMIT around it
