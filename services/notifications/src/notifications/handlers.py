@@ -3,6 +3,7 @@ in the sender), or feeds a local view (who sees whom, session dates, secondary f
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,19 +28,19 @@ from notifications.delivery.service import Caused, record_caused, record_intents
 from notifications.facts import repository as facts
 
 
-def _expect(state: Any, intents: Iterable[Intent]) -> None:
-    """When this process is the one sending, start looking up the clients the new e-mails show now, while the
-    transaction that queues them is still open: the sender then finds them cached instead of waiting on
+def _expect(state: Any, client_ids: Iterable[uuid.UUID | None]) -> None:
+    """When this process is the one sending, start looking up the clients the new e-mails will show now, while
+    the transaction that queues them is still open: the sender then finds them cached instead of waiting on
     eligibility. (A rolled-back transaction leaves only cached contacts behind.)"""
     sender = state.extras.get("sender")
     if sender is None or not sender.active:
         return
     directory: Directory = state.extras["directory"]
-    directory.prefetch_clients(client_id for i in intents if (client_id := client_of(i)) is not None)
+    directory.prefetch_clients(client_id for client_id in client_ids if client_id is not None)
 
 
 async def _queue(ctx: EventContext, intents: list[Intent]) -> None:
-    _expect(ctx.state, intents)
+    _expect(ctx.state, map(client_of, intents))
     await record_intents(
         ctx.session,
         event_id=ctx.envelope.id,
@@ -102,6 +103,7 @@ async def on_cob_opened(event: CobCaseOpened, ctx: EventContext) -> None:
 async def on_cob_opened_many(events: list[CobCaseOpened], ctx: EventsContext) -> None:
     # One read for every event's facts: opening a case changes neither relationships nor flags, so each
     # event reads what it would have read in its turn.
+    _expect(ctx.state, (e.client_id for e in events))  # every e-mail of a case shows its client
     found = await facts.cob_facts_many(ctx.session, [(e.client_id, e.coverage_id) for e in events])
     caused = [
         Caused(
@@ -112,7 +114,6 @@ async def on_cob_opened_many(events: list[CobCaseOpened], ctx: EventsContext) ->
         )
         for event, envelope, (providers, other) in zip(events, ctx.envelopes, found, strict=True)
     ]
-    _expect(ctx.state, (i for c in caused for i in c.intents))
     await record_caused(
         ctx.session, caused, now=ctx.state.clock.now(), mail_from=ctx.state.settings.mail_from
     )
