@@ -16,7 +16,7 @@ from contracts.events import ClientRegistered
 from kit.app import RuntimeDep, create_service_app
 from kit.db import Database, DbSession, make_base
 from kit.errors import Conflict
-from kit.messaging.consumer import EventContext, Subscription
+from kit.messaging.consumer import EventContext, EventsContext, Subscription
 from kit.runtime import MessagingTables, Runtime
 from kit.settings import KitSettings
 
@@ -59,13 +59,32 @@ async def on_registered(event: ClientRegistered, ctx: EventContext) -> None:
     await ctx.session.execute(seen.insert().values(event_id=ctx.envelope.id, client_id=event.client_id))
 
 
+# How many events each call of `on_registered_many` got, in call order (tests clear it).
+MANY_CALLS: list[int] = []
+
+
+async def on_registered_many(events: list[ClientRegistered], ctx: EventsContext) -> None:
+    """`on_registered` for consecutive events in one statement."""
+    MANY_CALLS.append(len(events))
+    if any(e.home_state == "XX" for e in events):
+        raise ValueError("this event can never be processed")
+    await ctx.session.execute(
+        seen.insert(),
+        [
+            {"event_id": env.id, "client_id": e.client_id}
+            for e, env in zip(events, ctx.envelopes, strict=True)
+        ],
+    )
+
+
 SUBSCRIPTIONS = [Subscription(ClientRegistered, on_registered)]
+MANY_SUBSCRIPTIONS = [Subscription(ClientRegistered, on_registered, many=on_registered_many)]
 
 
-def create_demo_app(settings: KitSettings) -> FastAPI:
+def create_demo_app(settings: KitSettings, *, many: bool = False) -> FastAPI:
     def factory() -> Runtime:
         runtime = Runtime.build(settings, messaging)
-        runtime.add_consumer("demo", SUBSCRIPTIONS)
+        runtime.add_consumer("demo", MANY_SUBSCRIPTIONS if many else SUBSCRIPTIONS)
         return runtime
 
     return create_service_app(

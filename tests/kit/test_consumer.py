@@ -4,9 +4,10 @@ still processed, and offsets are committed only after the database commit."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from aiokafka import AIOKafkaProducer
+import pytest
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from sqlalchemy import select
 
 from contracts.cloudevents import Envelope
@@ -15,7 +16,7 @@ from kit.db import Database
 from kit.settings import KitSettings
 from kit.testing.helpers import OPS, TopicReader, as_role, eventually, running_app
 from kit.testing.plugin import SettingsFactory
-from tests.kit.demo import count, create_demo_app, messaging, seen
+from tests.kit.demo import MANY_CALLS, count, create_demo_app, messaging, seen
 
 
 def _registered(home_state: str = "NY") -> Envelope:
@@ -143,15 +144,16 @@ async def test_records_fetched_together_are_processed_in_one_transaction(
     assert len(stamps) < len(events)
 
 
+@pytest.mark.parametrize("many", [False, True], ids=["one_by_one", "many_handler"])
 async def test_a_failing_event_in_a_batch_is_dead_lettered_and_the_others_are_applied_once(
-    make_settings: SettingsFactory, demo_db: Database, topics: TopicReader
+    make_settings: SettingsFactory, demo_db: Database, topics: TopicReader, many: bool
 ) -> None:
     settings = make_settings(KitSettings, service_name="kitdemo", run_consumers=True, consumer_max_attempts=2)
     key = str(uuid.uuid4())
     events = [_same_key(_registered(home_state="XX" if i == 4 else "NY"), key) for i in range(10)]
     events.insert(7, events[1])  # and a redelivery of an earlier one inside the same batch
     await _send(settings, *((e, None) for e in events))
-    async with running_app(create_demo_app(settings)):
+    async with running_app(create_demo_app(settings, many=many)):
         [dead] = await eventually(
             lambda: _at_least(topics, "client.registered.dlq", 1), what="the dead letter"
         )
@@ -168,3 +170,75 @@ async def test_a_failing_event_in_a_batch_is_dead_lettered_and_the_others_are_ap
     # `seen` has the event id as its key: an event applied twice would have failed and been dead-lettered.
     assert sorted(applied) == sorted(good) == sorted(recorded)
     assert await count(demo_db, messaging.dead_letters) == 1
+
+
+async def test_consecutive_events_of_a_type_go_to_its_many_handler_together_each_applied_once(
+    make_settings: SettingsFactory, demo_db: Database, topics: TopicReader
+) -> None:
+    settings = make_settings(KitSettings, service_name="kitdemo", run_consumers=True)
+    key = str(uuid.uuid4())
+    events = [_same_key(_registered(), key) for _ in range(20)]
+    events.insert(5, events[2])  # a redelivery inside the batch goes to the handler once
+    MANY_CALLS.clear()
+    await _send(settings, *((e, None) for e in events))  # on the partition before the consumer starts
+    async with running_app(create_demo_app(settings, many=True)):
+
+        async def all_seen() -> bool:
+            return await count(demo_db, seen) == 20
+
+        await eventually(all_seen, what="every event processed")
+    assert sum(MANY_CALLS) == 20  # `seen` is keyed by event id: a second application would have failed
+    assert max(MANY_CALLS) > 1
+    assert await count(demo_db, messaging.processed) == 20
+
+
+def _record(envelope: Envelope, topic: str, partition: int, offset: int) -> ConsumerRecord[bytes, bytes]:
+    value = envelope.body()
+    return ConsumerRecord(
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=envelope.subject.encode(),
+        value=value,
+        checksum=None,
+        serialized_key_size=len(envelope.subject),
+        serialized_value_size=len(value),
+        headers=envelope.headers(),
+    )
+
+
+async def test_a_fetch_is_handled_topic_by_topic_earliest_staged_first_each_partition_in_order(
+    make_settings: SettingsFactory, demo_db: Database
+) -> None:
+    """The broker may answer the partitions in any order; the consumer handles the topic whose events were
+    staged first first, and every partition's records in their order."""
+    settings = make_settings(KitSettings, service_name="kitdemo")
+    start = datetime.now(UTC)
+    staged = [
+        Envelope(**{**_registered().__dict__, "time": start + timedelta(milliseconds=i)}) for i in range(6)
+    ]
+    # "late" holds the events staged 3..5; "early" holds 0..2, on two partitions, answered after "late".
+    fetched = {
+        TopicPartition("late", 0): [_record(staged[i], "late", 0, i) for i in (3, 4, 5)],
+        TopicPartition("early", 1): [_record(staged[2], "early", 1, 0)],
+        TopicPartition("early", 0): [_record(staged[i], "early", 0, i) for i in (0, 1)],
+    }
+    MANY_CALLS.clear()
+    app = create_demo_app(settings, many=True)
+    async with running_app(app):
+        consumer = app.state.runtime.consumers[0]
+        consumer.batch_size = 4  # two transactions: the first takes all of "early" and one of "late"
+        await consumer._process_fetched(fetched)
+    async with demo_db.session() as s:
+        rows = (
+            await s.execute(select(messaging.processed.c.event_id, messaging.processed.c.processed_at))
+        ).all()
+    order = {e.id: i for i, e in enumerate(staged)}
+    by_transaction: dict[datetime, set[int]] = {}
+    for event_id, at in rows:
+        by_transaction.setdefault(at, set()).add(order[event_id])
+    # processed_at is now(), the start of each transaction
+    assert [by_transaction[at] for at in sorted(by_transaction)] == [{2, 0, 1, 3}, {4, 5}]
+    assert MANY_CALLS == [4, 2]  # one call per transaction: the events are of one type

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from aiokafka import ConsumerRecord, TopicPartition
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from httpx import AsyncClient
@@ -175,6 +176,33 @@ class Harness:
         envelope = event if isinstance(event, Envelope) else Envelope.wrap(event, source="test")
         await self.runtime.consumers[0].process(envelope)
         return envelope
+
+    async def deliver_fetched(self, *partitions: list[Envelope]) -> None:
+        """Hand the service's real consumer what one fetch from the broker might hold: each list is one
+        partition of its events' topic, in the order given (the broker may answer partitions in any order)."""
+        fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
+        for number, envelopes in enumerate(partitions):
+            topic = envelopes[0].payload().topic
+            records = []
+            for offset, envelope in enumerate(envelopes):
+                value = envelope.body()
+                records.append(
+                    ConsumerRecord(
+                        topic=topic,
+                        partition=number,
+                        offset=offset,
+                        timestamp=0,
+                        timestamp_type=0,
+                        key=envelope.subject.encode(),
+                        value=value,
+                        checksum=None,
+                        serialized_key_size=len(envelope.subject),
+                        serialized_value_size=len(value),
+                        headers=envelope.headers(),
+                    )
+                )
+            fetched[TopicPartition(topic, number)] = records
+        await self.runtime.consumers[0]._process_fetched(fetched)
 
     async def send(self) -> int:
         """Run the sender once, as its periodic job does."""

@@ -7,6 +7,7 @@ import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from contracts.cloudevents import Envelope
 from contracts.events import (
     BalanceDue,
     CareRelationshipStarted,
@@ -124,6 +125,53 @@ async def test_secondary_flag_and_its_cob_case_send_the_client_one_paused_email(
     await notif.send()
     [message] = notif.smtp.to(address)
     assert "another plan (UnitedHealthcare) may be your primary insurance" in text_of(message)
+
+
+def _flag(client_id: uuid.UUID, coverage_id: uuid.UUID, other: str, at: datetime = START) -> Envelope:
+    return Envelope.wrap(
+        CoverageFlaggedSecondary(
+            coverage_id=coverage_id,
+            client_id=client_id,
+            payer_id="aetna",
+            other_payer_name=other,
+            flagged_at=at,
+        ),
+        source="test",
+    )
+
+
+async def test_a_cob_case_fetched_ahead_of_its_flag_still_names_the_other_plan(notif: Harness) -> None:
+    # Eligibility stages the flag, then the case, in one transaction; the broker answers the case's partition
+    # first.
+    client_id, address = notif.stand_ins.client()
+    coverage_id = uuid.uuid4()
+    flag = _flag(client_id, coverage_id, "UnitedHealthcare")
+    case = Envelope.wrap(_case_opened(client_id, coverage_id), source="test")
+    await notif.deliver_fetched([case], [flag])
+    await notif.send()
+    [message] = notif.smtp.to(address)
+    assert "another plan (UnitedHealthcare) may be your primary insurance" in text_of(message)
+
+
+async def test_cases_and_flags_fetched_together_send_what_they_would_one_by_one(notif: Harness) -> None:
+    seen_client, seen_address = notif.stand_ins.client()
+    lone_client, lone_address = notif.stand_ins.client()
+    provider_id, provider_address = notif.stand_ins.provider()
+    await _sees(notif, provider_id, seen_client)
+    coverage_id = uuid.uuid4()
+    # Two flags of one coverage in one partition: the later flag counts, whatever the order they come in.
+    later = _flag(seen_client, coverage_id, "Cigna", START + timedelta(hours=1))
+    earlier = _flag(seen_client, coverage_id, "UnitedHealthcare", START)
+    seen_case = Envelope.wrap(_case_opened(seen_client, coverage_id), source="test")
+    lone_case = Envelope.wrap(_case_opened(lone_client), source="test")
+    await notif.deliver_fetched([later, earlier], [seen_case, lone_case, seen_case])  # and a redelivery
+    await notif.send()
+    [to_seen] = notif.smtp.to(seen_address)
+    assert "another plan (Cigna) may be your primary insurance" in text_of(to_seen)
+    [to_lone] = notif.smtp.to(lone_address)
+    assert "another plan (" not in text_of(to_lone)
+    assert len(notif.smtp.to(provider_address)) == 1  # the provider who sees the client, once
+    assert len(await notif.notifications()) == 3
 
 
 async def test_cob_resolved_primary_unpauses_client_and_provider(notif: Harness) -> None:

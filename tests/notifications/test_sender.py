@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -200,3 +201,59 @@ def test_message_bytes_parse_back_to_what_was_rendered() -> None:
         [attachment] = list(message.iter_attachments())
         assert attachment.get_filename() == "invoice-12345678.pdf"
         assert attachment.get_content() == pdf
+
+
+class HoldingMailbox(Mailbox):
+    """Holds the DATA of `held` addresses until `release` is set (a relay that is slow for one message)."""
+
+    held: set[str]
+    holding: threading.Event
+    release: threading.Event
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.held & {a.lower() for a in envelope.rcpt_tos}:
+            self.holding.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.01)
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_an_email_queued_while_a_batch_is_being_sent_goes_out_without_waiting_for_that_batch(
+    make_settings: SettingsFactory, smtp: Smtp, stand_ins: StandIns
+) -> None:
+    smtp.stop()
+    mailbox = HoldingMailbox()
+    mailbox.held, mailbox.holding, mailbox.release = set(), threading.Event(), threading.Event()
+    smtp.mailbox = mailbox
+    smtp.start()
+    settings = notifications_settings(make_settings, smtp, stand_ins, run_scheduler=True, sender_passes=2)
+    app = create_app(settings)
+    try:
+        async with running_app(app):
+            runtime = app.state.runtime
+            await asyncio.wait_for(runtime.extras["sender"].listening.wait(), 10)
+            slow_id, slow = stand_ins.client()
+            mailbox.held.add(slow)
+            await runtime.consumers[0].process(EventEnvelope.wrap(_reminder(slow_id), source="test"))
+            assert await asyncio.to_thread(mailbox.holding.wait, 10), "the relay never got the first e-mail"
+
+            fast_id, fast = stand_ins.client()
+            await runtime.consumers[0].process(EventEnvelope.wrap(_reminder(fast_id), source="test"))
+
+            async def fast_arrived() -> bool:
+                return bool(smtp.to(fast))
+
+            # Well within the SMTP timeout (5 s), which would otherwise end the held batch and free the sender.
+            await eventually(fast_arrived, timeout=3, what="the second e-mail while the first is held")
+            assert smtp.to(slow) == []
+            mailbox.release.set()
+
+            async def both_sent() -> bool:
+                return {r.status for r in await _rows(runtime)} == {"sent"}
+
+            await eventually(both_sent, timeout=10, what="both recorded as sent")
+            assert [r.attempts for r in await _rows(runtime)] == [1, 1]
+    finally:
+        mailbox.release.set()
+    assert len(smtp.to(slow)) == 1
+    assert len(smtp.to(fast)) == 1

@@ -28,7 +28,12 @@ class Settings(KitSettings):
     )
     sender_batch_size: int = 50
     sender_concurrency: int = Field(
-        default=4, description="SMTP connections the sender keeps open and sends over at the same time."
+        default=4, description="SMTP connections a batch is sent over at the same time."
+    )
+    sender_passes: int = Field(
+        default=2,
+        description="Batches on their way at once, each over its own `sender_concurrency` connections: e-mails "
+        "that come due while one batch is sent go out in the next instead of waiting for it.",
     )
     sender_lease_s: float = Field(
         default=120.0, description="A claimed e-mail not recorded within this time is sent again."

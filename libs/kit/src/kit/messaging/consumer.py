@@ -9,11 +9,12 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Link, SpanKind, get_current_span
 from pydantic import ValidationError
 from sqlalchemy import String, Table, bindparam, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -28,9 +29,11 @@ from kit.logging import correlation_id
 from kit.messaging.kafka import start_with_retry
 from kit.metrics import CONSUMER_LAG, DLQ_MESSAGES, EVENTS_CONSUMED
 from kit.settings import KitSettings
-from kit.tracing import extract, tracer
+from kit.tracing import extract, tracer, tracing_enabled
 
 log = logging.getLogger("kit.consumer")
+
+_NEVER = datetime.max.replace(tzinfo=UTC)
 
 E = TypeVar("E", bound=Event)
 
@@ -44,7 +47,18 @@ class EventContext:
     state: Any
 
 
+@dataclass
+class EventsContext:
+    """What a handler of several events gets: the transaction their effects join, their envelopes (in the
+    order of the events) and the app's state."""
+
+    session: AsyncSession
+    envelopes: list[Envelope]
+    state: Any
+
+
 Handler = Callable[[Any, EventContext], Awaitable[None]]
+ManyHandler = Callable[[list[Any], EventsContext], Awaitable[None]]
 
 
 class PoisonEvent(Exception):
@@ -53,8 +67,13 @@ class PoisonEvent(Exception):
 
 @dataclass
 class Subscription(Generic[E]):
+    """The handler of one event type. `many`, when given, handles consecutive events of the type in one call
+    (set-based statements instead of a few per event); it must leave the same effects as `handler` run on
+    each event in turn. The consumer uses it for every run of that type within a batch (a run of one too)."""
+
     event: type[E]
     handler: Callable[[E, EventContext], Awaitable[None]]
+    many: Callable[[list[E], EventsContext], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +106,9 @@ class Consumer:
         self.processed = processed
         self.dead_letters = dead_letters
         self.handlers: dict[str, Handler] = {s.event.event_type(): s.handler for s in subscriptions}
+        self.many: dict[str, ManyHandler] = {
+            s.event.event_type(): s.many for s in subscriptions if s.many is not None
+        }
         self.topics = sorted({s.event.topic for s in subscriptions})
         self.state = state
         self.group_id = settings.topic(f"{settings.service_name}.{name}")
@@ -136,8 +158,8 @@ class Consumer:
     async def _process_together(self, items: list[_Prepared]) -> set[int]:
         """Run the handlers of several events in one transaction, in order, each at most once per event id
         (ids already recorded, or repeated within the batch, are skipped); returns the positions that ran.
-        Any failure rolls the whole transaction back and raises."""
-        ran: set[int] = set()
+        Consecutive events of a type that has a `many` handler go to it in one call. Any failure rolls the
+        whole transaction back and raises."""
         types = {i.envelope.id: i.envelope.type for i in items}
         async with self.db.session() as session:
             claimed = set(
@@ -145,25 +167,59 @@ class Consumer:
                     await session.execute(self._claim, {"ids": list(types), "types": list(types.values())})
                 ).scalars()
             )
+            todo: list[tuple[int, _Prepared]] = []
             for position, item in enumerate(items):
-                if item.envelope.id not in claimed:
+                if item.envelope.id in claimed:
+                    claimed.discard(item.envelope.id)  # the same event twice in one batch runs once
+                    todo.append((position, item))
+            start = 0
+            while start < len(todo):
+                item = todo[start][1]
+                many = self.many.get(item.envelope.type)
+                if many is None:
+                    await self._run_one(session, item)
+                    start += 1
                     continue
-                claimed.discard(item.envelope.id)  # the same event twice in one batch runs once
-                envelope = item.envelope
-                token = correlation_id.set(envelope.correlation_id)
-                try:
-                    with tracer.start_as_current_span(
-                        f"consume {envelope.type}",
-                        context=extract(envelope.extra_headers),
-                        kind=SpanKind.CONSUMER,
-                    ):
-                        await item.handler(
-                            item.event, EventContext(session=session, envelope=envelope, state=self.state)
-                        )
-                finally:
-                    correlation_id.reset(token)
-                ran.add(position)
-        return ran
+                end = start + 1
+                while end < len(todo) and todo[end][1].envelope.type == item.envelope.type:
+                    end += 1
+                await self._run_many(session, many, [i for _, i in todo[start:end]])
+                start = end
+        return {position for position, _ in todo}
+
+    async def _run_one(self, session: AsyncSession, item: _Prepared) -> None:
+        envelope = item.envelope
+        token = correlation_id.set(envelope.correlation_id)
+        try:
+            with tracer.start_as_current_span(
+                f"consume {envelope.type}",
+                context=extract(envelope.extra_headers),
+                kind=SpanKind.CONSUMER,
+            ):
+                await item.handler(
+                    item.event, EventContext(session=session, envelope=envelope, state=self.state)
+                )
+        finally:
+            correlation_id.reset(token)
+
+    async def _run_many(self, session: AsyncSession, many: ManyHandler, run: list[_Prepared]) -> None:
+        envelopes = [i.envelope for i in run]
+        links = None
+        if tracing_enabled():  # one span for the run, linked to every event's trace
+            links = [
+                Link(context)
+                for e in envelopes
+                if (context := get_current_span(extract(e.extra_headers)).get_span_context()).is_valid
+            ]
+        with tracer.start_as_current_span(
+            f"consume {envelopes[0].type}",
+            kind=SpanKind.CONSUMER,
+            links=links,
+            attributes={"messaging.batch.message_count": len(run)},
+        ):
+            await many(
+                [i.event for i in run], EventsContext(session=session, envelopes=envelopes, state=self.state)
+            )
 
     async def handle_record(self, record: ConsumerRecord[bytes, bytes]) -> str:
         """Process one record with bounded retries; a record that still fails goes to the dead-letter topic."""
@@ -263,26 +319,48 @@ class Consumer:
     async def _process_fetched(
         self, fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
     ) -> None:
-        """The records of one fetch, `batch_size` at a time, each batch in one transaction: every partition's
-        records in their order, one partition after the other (a transaction per partition cost a commit and a
-        pooled connection per partition, and more connections than the pool keeps when many had records)."""
-        records = [record for partition in fetched.values() for record in partition]
-        for start in range(0, len(records), self.batch_size):
-            await self._process_batch(records[start : start + self.batch_size])
+        """The records of one fetch, `batch_size` at a time, each batch in one transaction (a transaction per
+        partition cost a commit and a pooled connection per partition, and more connections than the pool
+        keeps when many had records).
 
-    async def _process_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
-        """Process records (each partition's in order) in one transaction. A batch that fails is rolled back
-        whole and its records are processed again one at a time (`handle_record`: retries, then the
-        dead-letter topic), so a poison event costs the others in its batch only a second run."""
+        Every partition's records stay in their order. Across partitions there is no order to keep, so the
+        records are grouped by topic (a topic's events make long runs of one type for `many` handlers), the
+        topics in the order of their earliest event (when it was staged): events a writer staged together on
+        several topics are then handled roughly in the order they were staged, whatever order the broker
+        answered the partitions in."""
+        by_topic: dict[str, list[tuple[ConsumerRecord[bytes, bytes], _Prepared | None]]] = {}
+        earliest: dict[str, datetime] = {}
+        for records in fetched.values():
+            for record in records:
+                try:
+                    item = self._prepare(self.decode(list(record.headers), record.value))
+                except PoisonEvent as exc:
+                    # It has no effects to order against the others, so it can leave before they commit.
+                    await self.dead_letter(record, f"poison: {exc}")
+                    continue
+                by_topic.setdefault(record.topic, []).append((record, item))
+                if item is not None:
+                    staged = item.envelope.time
+                    if staged.tzinfo is None:  # another producer's naive time: compare it as UTC
+                        staged = staged.replace(tzinfo=UTC)
+                    first = earliest.get(record.topic)
+                    if first is None or staged < first:
+                        earliest[record.topic] = staged
+        order = sorted(by_topic, key=lambda t: earliest.get(t, _NEVER))  # stable: ties keep the fetch's order
+        entries = [entry for topic in order for entry in by_topic[topic]]
+        for start in range(0, len(entries), self.batch_size):
+            await self._process_batch(entries[start : start + self.batch_size])
+
+    async def _process_batch(
+        self, entries: list[tuple[ConsumerRecord[bytes, bytes], _Prepared | None]]
+    ) -> None:
+        """Process records (each partition's in order) in one transaction; `None` for a record of a type that
+        is not ours. A batch that fails is rolled back whole and its records are processed again one at a time
+        (`handle_record`: retries, then the dead-letter topic), so a poison event costs the others in its
+        batch only a second run."""
         batch: list[tuple[ConsumerRecord[bytes, bytes], _Prepared]] = []
         skipped: Counter[str] = Counter()
-        for record in records:
-            try:
-                item = self._prepare(self.decode(list(record.headers), record.value))
-            except PoisonEvent as exc:
-                # It has no effects to order against the others, so it can leave before they commit.
-                await self.dead_letter(record, f"poison: {exc}")
-                continue
+        for record, item in entries:
             if item is None:
                 skipped[record.topic] += 1
             else:

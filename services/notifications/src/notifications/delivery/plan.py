@@ -66,6 +66,16 @@ class Intent:
         return OPTIONAL_TEMPLATES.get(self.template)
 
 
+def client_of(intent: Intent) -> uuid.UUID | None:
+    """The client whose contact the e-mail shows: its recipient, or the client a provider's e-mail is about."""
+    if intent.recipient_kind == "client":
+        return intent.recipient_id
+    try:
+        return uuid.UUID(intent.context["client_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def notification_id(event_id: uuid.UUID, recipient_id: uuid.UUID, template: str) -> uuid.UUID:
     """The same (event, recipient, template) always gets the same id, and so the same Message-ID."""
     return uuid.uuid5(event_id, f"{recipient_id}:{template}")

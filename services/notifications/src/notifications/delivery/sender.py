@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import parseaddr
@@ -81,6 +82,19 @@ class Mailer:
             await connection.close()
 
 
+async def claim(runtime: Runtime) -> list[Notification]:
+    """Lease the next batch of due e-mails (one statement); empty when none is due."""
+    settings = _settings(runtime)
+    now = runtime.clock.now()
+    async with runtime.db.statements() as session:  # one statement: it needs no BEGIN and COMMIT around it
+        return await repository.claim_due(
+            session,
+            now=now,
+            lease_until=now + timedelta(seconds=settings.sender_lease_s),
+            limit=settings.sender_batch_size,
+        )
+
+
 async def drain(runtime: Runtime, mailer: Mailer | None = None) -> int:
     """Send every e-mail that is due now, a batch at a time; returns how many were attempted."""
     settings = _settings(runtime)
@@ -88,19 +102,10 @@ async def drain(runtime: Runtime, mailer: Mailer | None = None) -> int:
     mailer = mailer or Mailer(settings)
     handled = 0
     try:
-        while True:
-            now = runtime.clock.now()
-            async with runtime.db.session() as session:
-                batch = await repository.claim_due(
-                    session,
-                    now=now,
-                    lease_until=now + timedelta(seconds=settings.sender_lease_s),
-                    limit=settings.sender_batch_size,
-                )
-            if not batch:
-                return handled
+        while batch := await claim(runtime):
             await deliver(runtime, batch, mailer)
             handled += len(batch)
+        return handled
     finally:
         if own:
             await mailer.close()
@@ -179,9 +184,12 @@ def _raise_cancelled(results: list[Any]) -> None:
             raise r
 
 
-async def deliver(runtime: Runtime, batch: list[Notification], mailer: Mailer) -> None:
-    """Render (once), send and record a batch of leased e-mails. Database errors propagate: the leases then
-    expire and the e-mails are tried again, exactly like after a crash."""
+async def deliver(
+    runtime: Runtime, batch: list[Notification], mailer: Mailer, sent: Callable[[], None] | None = None
+) -> None:
+    """Render (once), send and record a batch of leased e-mails; `sent` is called once the mailer is done with
+    them (before they are recorded). Database errors propagate: the leases then expire and the e-mails are
+    tried again, exactly like after a crash."""
     settings = _settings(runtime)
     directory: Directory = runtime.extras["directory"]
     outcomes = _Outcomes()
@@ -207,7 +215,7 @@ async def deliver(runtime: Runtime, batch: list[Notification], mailer: Mailer) -
                 r["body_html"],
             )
     if stored:
-        async with runtime.db.session() as session:
+        async with runtime.db.statements() as session:  # each row's rendering stands on its own
             await repository.save_renderings(session, stored)
 
     ready = [n for n in batch if n.to_address is not None]
@@ -241,7 +249,10 @@ async def deliver(runtime: Runtime, batch: list[Notification], mailer: Mailer) -
         sending.append(n)
         messages.append((n.to_address, data))
 
-    for n, error in zip(sending, await mailer.send_all(messages), strict=True):
+    results = await mailer.send_all(messages)
+    if sent is not None:
+        sent()
+    for n, error in zip(sending, results, strict=True):
         if error is None:
             outcomes.sent.append(n)
         else:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.models import CareRelationship, SecondaryFlag, SessionFact
@@ -87,16 +88,31 @@ async def record_flag(
     other_payer_name: str | None,
     flagged_at: datetime,
 ) -> None:
-    await session.execute(
-        _RECORD_FLAG,
-        {
-            "coverage_id": coverage_id,
-            "client_id": client_id,
-            "payer_id": payer_id,
-            "other_payer_name": other_payer_name,
-            "flagged_at": flagged_at,
-        },
+    await record_flags(
+        session,
+        [
+            {
+                "coverage_id": coverage_id,
+                "client_id": client_id,
+                "payer_id": payer_id,
+                "other_payer_name": other_payer_name,
+                "flagged_at": flagged_at,
+            }
+        ],
     )
+
+
+async def record_flags(session: AsyncSession, flags: Sequence[dict[str, object]]) -> None:
+    """Record flags (`coverage_id`, `client_id`, `payer_id`, `other_payer_name`, `flagged_at`) in one
+    statement, with the effect of recording them one after the other: per coverage the latest flag is kept (of
+    equal times, the later one)."""
+    latest: dict[object, dict[str, object]] = {}
+    for flag in flags:
+        kept = latest.get(flag["coverage_id"])
+        if kept is None or kept["flagged_at"] <= flag["flagged_at"]:  # type: ignore[operator]
+            latest[flag["coverage_id"]] = flag
+    if latest:
+        await session.execute(_RECORD_FLAG, list(latest.values()))
 
 
 _COB_FACTS = select(
@@ -107,6 +123,32 @@ _COB_FACTS = select(
     .where(SecondaryFlag.coverage_id == bindparam("coverage_id"))
     .scalar_subquery(),
 )
+
+
+_COB_FACTS_MANY = text(
+    """
+    SELECT (SELECT array_agg(r.provider_id ORDER BY r.started_at)
+            FROM notifications.care_relationships r WHERE r.client_id = i.client_id),
+           (SELECT f.other_payer_name FROM notifications.secondary_flags f WHERE f.coverage_id = i.coverage_id)
+    FROM unnest(:client_ids, :coverage_ids) WITH ORDINALITY AS i(client_id, coverage_id, n)
+    ORDER BY i.n
+    """
+).bindparams(
+    bindparam("client_ids", type_=ARRAY(UUID(as_uuid=True))),
+    bindparam("coverage_ids", type_=ARRAY(UUID(as_uuid=True))),
+)
+
+
+async def cob_facts_many(
+    session: AsyncSession, pairs: Sequence[tuple[uuid.UUID, uuid.UUID]]
+) -> list[tuple[list[uuid.UUID], str | None]]:
+    """`cob_facts` of several (client_id, coverage_id) pairs in one query, in their order."""
+    if not pairs:
+        return []
+    rows = await session.execute(
+        _COB_FACTS_MANY, {"client_ids": [p[0] for p in pairs], "coverage_ids": [p[1] for p in pairs]}
+    )
+    return [(list(providers or []), other) for providers, other in rows.all()]
 
 
 async def cob_facts(
