@@ -5,8 +5,8 @@ eligibility overlaps calls to a slow partner. `python -m bench.bench_fanout`; BE
 Each verification has a kept-open connection, opened before the clock starts (BENCH_FANOUT_WARM, default N;
 0 opens them on demand inside the measurement): eligibility's callers are the gateway's pooled keep-alive
 connections, so a TCP handshake per verification, on both sides of it, is not what a verification costs.
-BENCH_FANOUT_API_PROCESSES=2 runs eligibility as deploy/k8s does: two API processes with the relay and jobs
-off, and one process for those.
+BENCH_FANOUT_API_PROCESSES=N runs eligibility as deploy/k8s does: N API processes with the relay and jobs off,
+and a process for those (0, the default: one process for everything).
 
 It measures eligibility: the service, its relay, PostgreSQL, the broker and the clearinghouse sandbox run; the
 services that consume its events (claims, pricing, notifications) are not started, because on this 2-core
@@ -70,7 +70,7 @@ def run(report: Report) -> None:
             stack,
             service_env={"eligibility": {"JOB_INTERVAL_S": "3600"}},
             services=SERVICES if everything else ("eligibility",),
-            api_processes={"eligibility": int(os.environ.get("BENCH_FANOUT_API_PROCESSES", "1"))},
+            api_processes={"eligibility": int(os.environ.get("BENCH_FANOUT_API_PROCESSES", "0"))},
         )
         report.rss("fan-out", "idle", {"eligibility": stack.services["eligibility"]})
         rows = uvloop.run(

@@ -152,6 +152,7 @@ def run_at(report: Report, n: int, rate: float) -> None:
             smtp_url=sink.url,
             service_env={"eligibility": ELIGIBILITY_ENV},
             services=SERVICES if everything else ("eligibility", "notifications"),
+            api_processes={"eligibility": int(os.environ.get("BENCH_PIPELINE_API_PROCESSES", "0"))},
         )
         report.rss("pipeline", "idle", {k: stack.services[k] for k in ("eligibility", "notifications")})
         rows = asyncio.run(measure(stack, urls, sink, n, rate))

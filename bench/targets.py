@@ -120,8 +120,8 @@ def start_everything(
     `make run` starts them, on free ports; returns every base URL by name.
 
     `api_processes` runs a service as production does (deploy/k8s: API pods with the relay, consumers and
-    jobs off, and one process for those): that many uvicorn workers answer its port, and `<name>-worker`
-    runs its background work."""
+    jobs off, and a process for those): that many uvicorn workers answer its port, and `<name>-worker` runs
+    its background work. 0 (the default) runs everything in one process."""
     from devstack.infra import free_port
 
     stack.start_postgres()
@@ -146,8 +146,8 @@ def start_everything(
     )
     stack.spawn("cardprocessor", "sandbox.cardprocessor.app:create_app", port=ports["cardprocessor"])
     for name in services:
-        processes = (api_processes or {}).get(name, 1)
-        if processes == 1:
+        processes = (api_processes or {}).get(name, 0)
+        if not processes:
             stack.spawn(
                 name, f"{name}.main:create_app", port=ports[name], ready_path="/readyz", env=extra.get(name)
             )
@@ -159,7 +159,7 @@ def start_everything(
             port=ports[name],
             ready_path="/readyz",
             env={**extra.get(name, {}), **off},
-            args=("--workers", str(processes)),
+            args=("--workers", str(processes)) if processes > 1 else (),
         )
         stack.spawn(f"{name}-worker", f"{name}.main:create_app", ready_path="/readyz", env=extra.get(name))
     stack.spawn(
