@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
+import uvloop
 
 from bench.harness import Stack, cpu_line, cpu_seconds, rss_mib
 from kit.messaging.kafka import ensure_topics
@@ -259,4 +260,5 @@ async def main(clients: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 10_000))
+    # On uvloop, as the pricing service (and so its bulk re-pricing) runs under uvicorn.
+    uvloop.run(main(int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 10_000))
