@@ -102,7 +102,7 @@ async def verify(
         if facts is None:
             raise NotFound("No such coverage.")
         if authorize is not None:
-            await authorize(db.session(), facts.client_id)  # a session only when asked for (a provider's)
+            await authorize(db.session(), facts.client_id)  # its session reads only for a provider
         raw_270 = render_270(
             _inquiry(facts, verification_id.hex[:30], now.date(), settings),
             sender_id=settings.x12_sender_id,
