@@ -97,9 +97,8 @@ async def measure(stack: Stack, urls: dict[str, str], sink: SmtpSink, n: int, ra
     idle = cpu_line(idle_from, cpu_seconds(stack.everything()), 1, "second idle", scale=1 / IDLE_S)
     before = cpu_seconds(stack.everything())
     before_here = _own_cpu()
-    print(
-        f"offering {n} verifications at {rate:g}/s", flush=True
-    )  # the mark to attach a sampling profiler at
+    # The mark to attach a sampling profiler at.
+    print(f"offering {n} verifications at {rate:g}/s", flush=True)
     sent = await verify_open_loop(urls["eligibility"], cases, rate)
     deadline = time.monotonic() + 120
     while (
