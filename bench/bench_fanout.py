@@ -18,19 +18,13 @@ from __future__ import annotations
 import os
 from collections import Counter
 
-import psutil
 import uvloop
 
 from bench.eligibility_load import make_cases, verify_open_loop
-from bench.harness import Report, Stack, cpu_line, cpu_seconds, machine, percentile
+from bench.harness import Report, Stack, cpu_line, cpu_seconds, machine, own_cpu_seconds, percentile
 from bench.targets import SERVICES, start_everything
 
 DELAY_S = 0.2
-
-
-def driver_cpu() -> dict[str, float]:
-    """CPU of this process, the load driver (cpu_seconds counts the stack's processes and their children)."""
-    return {"bench driver": sum(psutil.Process().cpu_times()[:2])}
 
 
 async def measure(stack: Stack, urls: dict[str, str], n: int, rate: float) -> list[str]:
@@ -40,7 +34,7 @@ async def measure(stack: Stack, urls: dict[str, str], n: int, rate: float) -> li
 
     def ready() -> None:
         print(f"offering {n} verifications", flush=True)  # the mark to attach a sampling profiler at
-        before.update({**cpu_seconds(stack.everything()), **driver_cpu()})
+        before.update({**cpu_seconds(stack.everything()), "bench driver": own_cpu_seconds()})
 
     warm = int(os.environ.get("BENCH_FANOUT_WARM", str(n)))
     sent = await verify_open_loop(urls["eligibility"], cases, rate, warm=warm, ready=ready)
@@ -48,7 +42,7 @@ async def measure(stack: Stack, urls: dict[str, str], n: int, rate: float) -> li
     latency = [(s.finished - s.started) * 1000 for s in sent]
     ok = sum(s.status == 200 for s in sent)
     outcomes = Counter(f"{s.status} {s.outcome}" for s in sent)
-    after = {**cpu_seconds(stack.everything()), **driver_cpu()}
+    after = {**cpu_seconds(stack.everything()), "bench driver": own_cpu_seconds()}
     cpu = cpu_line(before, {k: after.get(k, before[k]) for k in before}, n, "verification")
     total = sum(after.get(k, v) - v for k, v in before.items())
     return [

@@ -15,10 +15,9 @@ import time
 from collections import Counter
 
 import asyncpg
-import psutil
 
 from bench.eligibility_load import SmtpSink, make_cases, verify_open_loop
-from bench.harness import Report, Stack, cpu_line, cpu_seconds, machine, percentile
+from bench.harness import Report, Stack, cpu_line, cpu_seconds, machine, own_cpu_seconds, percentile
 from bench.targets import SERVICES, start_everything
 from kit.messaging.relay import asyncpg_dsn
 
@@ -77,11 +76,6 @@ def stage_lines(found: dict[str, tuple[float, float, float]] | str, e2e: dict[st
     return lines
 
 
-def _own_cpu() -> float:
-    times = psutil.Process().cpu_times()
-    return times.user + times.system
-
-
 # Only the measured requests verify: the scheduled verification of new coverages is pushed past the run.
 ELIGIBILITY_ENV = {"JOB_INTERVAL_S": "3600"}
 IDLE_S = 5.0
@@ -96,7 +90,7 @@ async def measure(stack: Stack, urls: dict[str, str], sink: SmtpSink, n: int, ra
     await asyncio.sleep(IDLE_S)
     idle = cpu_line(idle_from, cpu_seconds(stack.everything()), 1, "second idle", scale=1 / IDLE_S)
     before = cpu_seconds(stack.everything())
-    before_here = _own_cpu()
+    before_here = own_cpu_seconds()
     # The mark to attach a sampling profiler at.
     print(f"offering {n} verifications at {rate:g}/s", flush=True)
     sent = await verify_open_loop(urls["eligibility"], cases, rate)
@@ -115,7 +109,7 @@ async def measure(stack: Stack, urls: dict[str, str], sink: SmtpSink, n: int, ra
     span = max(mailed.values()) - min(s.started for s in sent) if mailed else float("nan")
     refused = Counter(f"{s.status} {s.outcome}" for s in sent if s.status != 200)
     spent = cpu_seconds(stack.everything())
-    spent_here = _own_cpu()
+    spent_here = own_cpu_seconds()
     cpu = cpu_line(before, spent, n, "verification")
     per_email = cpu_line(before, spent, len(mailed), "e-mail") if mailed else ""
     if mailed:  # this process: the load driver and the SMTP sink, on the same two cores as the rest

@@ -82,6 +82,12 @@ def rss_mib(managed: Managed) -> float:
     return total / MIB
 
 
+def own_cpu_seconds() -> float:
+    """CPU time (user + system) of this process: the benchmark's load driver (and what else runs in it)."""
+    times = psutil.Process().cpu_times()
+    return times.user + times.system
+
+
 def cpu_seconds(processes: dict[str, Managed]) -> dict[str, float]:
     """CPU time (user + system) each process has used so far."""
     out = {}

@@ -7,14 +7,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from sqlalchemy import select
 
 from contracts.cloudevents import Envelope
 from contracts.events import ClientRegistered
 from kit.db import Database
 from kit.settings import KitSettings
-from kit.testing.helpers import OPS, TopicReader, as_role, eventually, running_app
+from kit.testing.helpers import OPS, TopicReader, as_role, consumer_record, eventually, running_app
 from kit.testing.plugin import SettingsFactory
 from tests.kit.demo import MANY_CALLS, count, create_demo_app, messaging, seen
 
@@ -192,23 +192,6 @@ async def test_consecutive_events_of_a_type_go_to_its_many_handler_together_each
     assert await count(demo_db, messaging.processed) == 20
 
 
-def _record(envelope: Envelope, topic: str, partition: int, offset: int) -> ConsumerRecord[bytes, bytes]:
-    value = envelope.body()
-    return ConsumerRecord(
-        topic=topic,
-        partition=partition,
-        offset=offset,
-        timestamp=0,
-        timestamp_type=0,
-        key=envelope.subject.encode(),
-        value=value,
-        checksum=None,
-        serialized_key_size=len(envelope.subject),
-        serialized_value_size=len(value),
-        headers=envelope.headers(),
-    )
-
-
 async def test_a_fetch_is_handled_topic_by_topic_earliest_staged_first_each_partition_in_order(
     make_settings: SettingsFactory, demo_db: Database
 ) -> None:
@@ -221,9 +204,9 @@ async def test_a_fetch_is_handled_topic_by_topic_earliest_staged_first_each_part
     ]
     # "late" holds the events staged 3..5; "early" holds 0..2, on two partitions, answered after "late".
     fetched = {
-        TopicPartition("late", 0): [_record(staged[i], "late", 0, i) for i in (3, 4, 5)],
-        TopicPartition("early", 1): [_record(staged[2], "early", 1, 0)],
-        TopicPartition("early", 0): [_record(staged[i], "early", 0, i) for i in (0, 1)],
+        TopicPartition("late", 0): [consumer_record(staged[i], "late", 0, i) for i in (3, 4, 5)],
+        TopicPartition("early", 1): [consumer_record(staged[2], "early", 1, 0)],
+        TopicPartition("early", 0): [consumer_record(staged[i], "early", 0, i) for i in (0, 1)],
     }
     MANY_CALLS.clear()
     app = create_demo_app(settings, many=True)

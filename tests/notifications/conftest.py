@@ -31,7 +31,7 @@ from contracts.cloudevents import Envelope
 from devstack.mail import Mailbox, start_smtp
 from kit.clock import ControllableClock
 from kit.runtime import Runtime
-from kit.testing.helpers import running_app
+from kit.testing.helpers import consumer_record, running_app
 from kit.testing.plugin import SettingsFactory
 from notifications.config import Settings
 from notifications.delivery.sender import drain
@@ -183,24 +183,7 @@ class Harness:
         fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
         for number, envelopes in enumerate(partitions):
             topic = envelopes[0].payload().topic
-            records = []
-            for offset, envelope in enumerate(envelopes):
-                value = envelope.body()
-                records.append(
-                    ConsumerRecord(
-                        topic=topic,
-                        partition=number,
-                        offset=offset,
-                        timestamp=0,
-                        timestamp_type=0,
-                        key=envelope.subject.encode(),
-                        value=value,
-                        checksum=None,
-                        serialized_key_size=len(envelope.subject),
-                        serialized_value_size=len(value),
-                        headers=envelope.headers(),
-                    )
-                )
+            records = [consumer_record(e, topic, number, offset) for offset, e in enumerate(envelopes)]
             fetched[TopicPartition(topic, number)] = records
         await self.runtime.consumers[0]._process_fetched(fetched)
 

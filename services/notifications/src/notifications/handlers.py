@@ -67,18 +67,6 @@ async def on_session_confirmed(event: SessionConfirmed, ctx: EventContext) -> No
     )
 
 
-async def on_flagged_secondary(event: CoverageFlaggedSecondary, ctx: EventContext) -> None:
-    # No e-mail here: the COB case eligibility opens for this flag sends it (see delivery.plan).
-    await facts.record_flag(
-        ctx.session,
-        coverage_id=event.coverage_id,
-        client_id=event.client_id,
-        payer_id=event.payer_id,
-        other_payer_name=event.other_payer_name,
-        flagged_at=event.flagged_at,
-    )
-
-
 def _flag(event: CoverageFlaggedSecondary) -> dict[str, object]:
     return {
         "coverage_id": event.coverage_id,
@@ -87,6 +75,11 @@ def _flag(event: CoverageFlaggedSecondary) -> dict[str, object]:
         "other_payer_name": event.other_payer_name,
         "flagged_at": event.flagged_at,
     }
+
+
+async def on_flagged_secondary(event: CoverageFlaggedSecondary, ctx: EventContext) -> None:
+    # No e-mail here: the COB case eligibility opens for this flag sends it (see delivery.plan).
+    await facts.record_flags(ctx.session, [_flag(event)])
 
 
 async def on_flagged_secondary_many(events: list[CoverageFlaggedSecondary], ctx: EventsContext) -> None:

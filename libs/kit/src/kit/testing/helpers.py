@@ -1,4 +1,5 @@
-"""Helpers tests use: run an app with its lifespan, read what a topic received, wait for a condition."""
+"""Helpers tests use: run an app with its lifespan, read what a topic received, wait for a condition, build the
+record a broker would deliver."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from fastapi import FastAPI
 
 from contracts.cloudevents import Envelope
@@ -46,6 +47,26 @@ async def running_app(app: FastAPI, base_url: str = "http://test") -> AsyncItera
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
             yield client
+
+
+def consumer_record(
+    envelope: Envelope, topic: str, partition: int, offset: int
+) -> ConsumerRecord[bytes, bytes]:
+    """The record a fetch from the broker would hold for this envelope (binary-mode CloudEvents headers)."""
+    value = envelope.body()
+    return ConsumerRecord(
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=envelope.subject.encode(),
+        value=value,
+        checksum=None,
+        serialized_key_size=len(envelope.subject),
+        serialized_value_size=len(value),
+        headers=envelope.headers(),
+    )
 
 
 async def eventually(

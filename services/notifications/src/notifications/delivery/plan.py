@@ -66,14 +66,19 @@ class Intent:
         return OPTIONAL_TEMPLATES.get(self.template)
 
 
-def client_of(intent: Intent) -> uuid.UUID | None:
-    """The client whose contact the e-mail shows: its recipient, or the client a provider's e-mail is about."""
-    if intent.recipient_kind == "client":
-        return intent.recipient_id
+def client_shown(recipient_kind: str, recipient_id: uuid.UUID, context: dict[str, Any]) -> uuid.UUID | None:
+    """The client whose contact an e-mail shows: its recipient, or the client a provider's e-mail is about
+    (None when its context names none, or facts that no longer fit: rendering reports those)."""
+    if recipient_kind == "client":
+        return recipient_id
     try:
-        return uuid.UUID(intent.context["client_id"])
+        return uuid.UUID(context["client_id"])
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def client_of(intent: Intent) -> uuid.UUID | None:
+    return client_shown(intent.recipient_kind, intent.recipient_id, intent.context)
 
 
 def notification_id(event_id: uuid.UUID, recipient_id: uuid.UUID, template: str) -> uuid.UUID:

@@ -28,6 +28,7 @@ from notifications.config import Settings
 from notifications.delivery import repository, smtp
 from notifications.delivery.directory import Directory, DirectoryUnavailable
 from notifications.delivery.mime import message_bytes
+from notifications.delivery.plan import client_shown
 from notifications.delivery.policy import gives_up, retry_at
 from notifications.delivery.rendering import links, render
 from notifications.metrics import EMAILS
@@ -138,16 +139,6 @@ class _Outcomes:
             self.retry.append((n, f"could not prepare the message: {type(exc).__name__}"))
 
 
-def _client_of(n: Notification) -> uuid.UUID | None:
-    """The client whose contact the e-mail shows: its recipient, or the client a provider's e-mail is about."""
-    if n.recipient_kind == "client":
-        return n.recipient_id
-    try:
-        return uuid.UUID(n.context["client_id"])
-    except (KeyError, TypeError, ValueError):
-        return None  # no client in it (or facts that no longer fit: `_rendering` reports those)
-
-
 async def _rendering(settings: Settings, directory: Directory, n: Notification) -> dict[str, Any]:
     recipient = await directory.contact(n.recipient_kind, n.recipient_id)
     if not recipient.email:
@@ -197,7 +188,11 @@ async def deliver(
     # Render what has not been rendered yet, fetching the recipients' contacts concurrently (the clients' in
     # one lookup), and store every rendering before anything is sent.
     unrendered = [n for n in batch if n.to_address is None]
-    directory.prefetch_clients(client_id for n in unrendered if (client_id := _client_of(n)) is not None)
+    directory.prefetch_clients(
+        client_id
+        for n in unrendered
+        if (client_id := client_shown(n.recipient_kind, n.recipient_id, n.context)) is not None
+    )
     renderings = await asyncio.gather(
         *(_rendering(settings, directory, n) for n in unrendered), return_exceptions=True
     )

@@ -79,29 +79,6 @@ _RECORD_FLAG = _flag.on_conflict_do_update(
 )
 
 
-async def record_flag(
-    session: AsyncSession,
-    *,
-    coverage_id: uuid.UUID,
-    client_id: uuid.UUID,
-    payer_id: str,
-    other_payer_name: str | None,
-    flagged_at: datetime,
-) -> None:
-    await record_flags(
-        session,
-        [
-            {
-                "coverage_id": coverage_id,
-                "client_id": client_id,
-                "payer_id": payer_id,
-                "other_payer_name": other_payer_name,
-                "flagged_at": flagged_at,
-            }
-        ],
-    )
-
-
 async def record_flags(session: AsyncSession, flags: Sequence[dict[str, object]]) -> None:
     """Record flags (`coverage_id`, `client_id`, `payer_id`, `other_payer_name`, `flagged_at`) in one
     statement, with the effect of recording them one after the other: per coverage the latest flag is kept (of
