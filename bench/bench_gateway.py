@@ -14,12 +14,11 @@ import os
 import subprocess
 import tarfile
 from io import BytesIO
-from pathlib import Path
 
 import httpx
 
 from bench.harness import ROOT, Load, Managed, Report, Stack, cpu_seconds, machine, wrk
-from bench.targets import GATEWAY_SERVER, IDENTITY, bearer, gateway_env, prepare_database, start_read_service
+from bench.targets import IDENTITY, bearer, gateway_env, prepare_database, start_read_service
 
 CONNECTIONS = (1, 16, 64)
 PATH = "/v1/payers"
@@ -45,9 +44,9 @@ def row(name: str, c: int, load: Load, cpu: dict[str, float], proxy: str | None,
     )
 
 
-def gateway_at(ref: str, stack: Stack) -> tuple[dict[str, str], Path]:
-    """The environment that makes a gateway process import the gateway package as it was at `ref`, and where
-    that package's source is."""
+def gateway_at(ref: str, stack: Stack) -> dict[str, str]:
+    """The environment that makes a gateway process import the gateway package as it was at `ref` (with this
+    tree's kit, and so its server)."""
     archive = subprocess.run(
         ["git", "archive", ref, "gateway/src"], cwd=ROOT, capture_output=True, check=True
     ).stdout
@@ -55,16 +54,7 @@ def gateway_at(ref: str, stack: Stack) -> tuple[dict[str, str], Path]:
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
     src = into / "gateway" / "src"
-    return {"PYTHONPATH": os.pathsep.join([str(src), stack.env["PYTHONPATH"]])}, src
-
-
-def server_args(src: Path) -> tuple[str, ...]:
-    """The uvicorn options production starts the gateway at `src` with: its own protocol where it has one."""
-    return (
-        GATEWAY_SERVER
-        if (src / "gateway" / "server.py").exists()
-        else ("--loop", "uvloop", "--http", "httptools")
-    )
+    return {"PYTHONPATH": os.pathsep.join([str(src), stack.env["PYTHONPATH"]])}
 
 
 def run(report: Report) -> None:
@@ -79,15 +69,11 @@ def run(report: Report) -> None:
         gateways = {}
         for variant in variants:
             env = gateway_env(stack, direct)
-            src = ROOT / "gateway" / "src"
             if variant.startswith("git:"):
-                at, src = gateway_at(variant.removeprefix("git:"), stack)
-                env |= at
+                env |= gateway_at(variant.removeprefix("git:"), stack)
             elif variant != "shipped":
                 raise ValueError(f"unknown gateway {variant!r} in BENCH_GATEWAY_CLIENTS (shipped, git:<ref>)")
-            gateways[variant] = stack.spawn(
-                f"gateway[{variant}]", "gateway.main:create_app", env=env, args=server_args(src)
-            )
+            gateways[variant] = stack.spawn(f"gateway[{variant}]", "gateway.main:create_app", env=env)
         nginx = stack.start_nginx(direct)
         for variant, url in gateways.items():
             probe = httpx.get(url + PATH, headers=token, timeout=5)

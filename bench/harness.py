@@ -22,9 +22,19 @@ import httpx
 import psutil
 
 from devstack.infra import Managed, create_database, free_port, start_broker, start_postgres, stop_all
+from kit.server import SERVER_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
+
+
+def server_flags() -> tuple[str, ...]:
+    """How production runs every app (kit.server); BENCH_SERVER=stock runs uvicorn's own httptools protocol,
+    to measure what kit.server's saves."""
+    mode = os.environ.get("BENCH_SERVER", "kit")
+    if mode not in ("kit", "stock"):
+        raise ValueError(f"BENCH_SERVER={mode!r}: kit or stock")
+    return SERVER_FLAGS if mode == "kit" else ("--loop", "uvloop", "--http", "httptools")
 
 
 def machine() -> str:
@@ -186,8 +196,8 @@ class Stack(contextlib.AbstractContextManager["Stack"]):
         port: int | None = None,
         args: tuple[str, ...] = (),
     ) -> str:
-        """Start `uvicorn --factory <factory>` as the services run in production (`args`: more uvicorn
-        options); returns its base URL."""
+        """Start `uvicorn --factory <factory>` as the services run in production (`server_flags`; `args`: more
+        uvicorn options); returns its base URL."""
         port = port or free_port()
         cmd = [
             sys.executable,
@@ -200,7 +210,7 @@ class Stack(contextlib.AbstractContextManager["Stack"]):
             "--port",
             str(port),
         ]
-        cmd += ["--no-access-log", "--log-level", "warning", *args]
+        cmd += ["--no-access-log", "--log-level", "warning", *server_flags(), *args]
         if name == os.environ.get("BENCH_PROFILE_SERVICE"):  # cProfile the whole process, printed on exit
             cmd[1:1] = ["-m", "cProfile", "-o", str(self.workdir / f"{name}.prof")]
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115

@@ -13,8 +13,6 @@ from bench.harness import Stack
 from kit.settings import KitSettings
 from kit.testing.helpers import as_role
 
-# How production runs the gateway's server (deploy/): uvloop, and uvicorn's httptools protocol as gateway.server has it.
-GATEWAY_SERVER = ("--loop", "uvloop", "--http", "gateway.server:HttpToolsProtocol")
 IDENTITY = as_role("ops", subject="bench")  # what the gateway forwards for a verified ops caller
 MIGRATED = ("eligibility", "claims", "pricing", "notifications", "gateway")
 
@@ -167,6 +165,5 @@ def start_everything(
         "gateway.main:create_app",
         port=ports["gateway"],
         env=gateway_env(stack, urls["eligibility"]),
-        args=GATEWAY_SERVER,
     )
     return urls

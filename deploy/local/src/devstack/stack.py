@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from devstack.infra import Managed, create_database, start_broker, start_postgres, stop_all, wait_for_port
+from kit.server import SERVER_FLAGS
 
 ROOT = Path.cwd()
 DATA = ROOT / ".data"
@@ -142,8 +143,7 @@ class Stack:
             "--log-level",
             "warning",
         ]
-        if app is GATEWAY:  # named, so that missing wheels fail the start instead of a silent slower fallback
-            cmd += ["--loop", "uvloop", "--http", "gateway.server:HttpToolsProtocol"]
+        cmd += SERVER_FLAGS  # as production runs every app (kit.server)
         out = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,5 @@
-"""The gateway's uvicorn protocol sends the same bytes as uvicorn's own, a response's head in the same write as
-its first body bytes; and every way the gateway is started uses it."""
+"""kit.server's uvicorn protocol sends the same bytes as uvicorn's own, a response's head in the same write as
+its first body bytes; and every way an app (service, gateway, sandbox) is started uses it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from starlette.types import Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as UvicornProtocol
 from uvicorn.server import ServerState
 
-from gateway.server import HttpToolsProtocol
+from kit.server import SERVER_FLAGS, HttpToolsProtocol
 
 ROOT = Path(__file__).resolve().parents[2]
 GET = b"GET /v1/payers HTTP/1.1\r\nHost: gw\r\n\r\n"
@@ -139,9 +139,21 @@ async def test_two_pipelined_requests_are_both_answered_in_order() -> None:
     assert writes[1].endswith(b"\r\n\r\n2")
 
 
-def test_every_way_the_gateway_is_started_names_this_protocol() -> None:
-    flag = re.compile(r'"--http",\s*"gateway\.server:HttpToolsProtocol"')
-    for path in ("deploy/k8s/base/gateway/deployment.yaml", "deploy/docker/Dockerfile", "compose.yaml"):
-        assert flag.search((ROOT / path).read_text()), f"{path}: the gateway without its protocol"
-    stack = (ROOT / "deploy/local/src/devstack/stack.py").read_text()
-    assert '"--http", "gateway.server:HttpToolsProtocol"' in stack
+def test_every_way_an_app_is_started_names_this_protocol() -> None:
+    """Every uvicorn command in the deploy files runs on uvloop with this protocol; the local stack and the
+    benchmarks take the flags from kit.server."""
+    assert SERVER_FLAGS == ("--loop", "uvloop", "--http", "kit.server:HttpToolsProtocol")
+    flags = re.compile(r'"--loop",\s*"uvloop",\s*"--http",\s*"kit\.server:HttpToolsProtocol"')
+    commands = 0
+    for path in [
+        ROOT / "compose.yaml",
+        ROOT / "deploy/docker/Dockerfile",
+        *sorted((ROOT / "deploy/k8s").rglob("*.yaml")),
+    ]:
+        # Each uvicorn command, up to the end of its JSON-style list.
+        for command in re.findall(r'\["uvicorn".*?\]', path.read_text(), flags=re.S):
+            commands += 1
+            assert flags.search(command), f"{path.relative_to(ROOT)}: {command} without kit.server's protocol"
+    assert commands >= 14  # compose's 7, the Dockerfile's, k8s's gateway, api, worker, relay and 2 sandboxes
+    assert "cmd += SERVER_FLAGS" in (ROOT / "deploy/local/src/devstack/stack.py").read_text()
+    assert "*server_flags(), *args]" in (ROOT / "bench/harness.py").read_text()

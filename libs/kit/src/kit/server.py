@@ -1,19 +1,24 @@
 """uvicorn's httptools protocol, writing a response's head together with its first body bytes.
 
 uvicorn writes the status line and headers as soon as the app sends `http.response.start`, and the body when
-it comes: two writes, so two wakeups of the caller, for an answer the gateway has whole. Here the head waits
-for the first body message and goes out in the same write (on its own, right after it, when that message
-writes nothing, as for HEAD). Run with
-`uvicorn --http gateway.server:HttpToolsProtocol` (the deploy files and the benchmarks do).
+it comes: two writes, so two wakeups of the caller (the gateway, a service calling another, a partner's
+sandbox answering ours), for an answer the app has whole. Here the head waits for the first body message and
+goes out in the same write (on its own, right after it, when that message writes nothing, as for HEAD).
+Every service, the gateway and the sandboxes run with `uvicorn --loop uvloop --http kit.server:HttpToolsProtocol`
+(`SERVER_FLAGS`; the deploy files, the local stack and the benchmarks do).
 
 It relies on two attributes of uvicorn's `RequestResponseCycle` (`transport`, `response_started`); uvicorn is
-pinned, and tests/gateway/test_server.py fails if a new version stops writing one piece."""
+pinned, and tests/kit/test_server.py fails if a new version stops writing one piece."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from uvicorn.protocols.http import httptools_impl
+
+# uvloop and httptools named, not left to "auto": without their wheels a service fails to start rather than
+# fall back, silently, to the slower asyncio loop and h11 parser.
+SERVER_FLAGS = ("--loop", "uvloop", "--http", "kit.server:HttpToolsProtocol")
 
 
 class _Held:
