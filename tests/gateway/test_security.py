@@ -274,3 +274,28 @@ async def test_idempotent_post_to_a_service_that_is_down_is_502_and_frees_the_ke
         again = await client.post(f"/v1/clients/{me}/payments", json={"amount": "1.00"}, headers=auth)
     assert first.status_code == 502
     assert again.status_code == 502  # not a replayed failure, not "in progress": the key was released
+
+
+async def test_audit_log_keeps_writing_whatever_bytes_a_request_carries(
+    settings_for: Callable[..., Settings],
+) -> None:
+    """Every byte 0-255 in the path, the query and the request-id header, and a path longer than the column:
+    each request is audited (escaped, cut to length), and the log is still written and readable after them."""
+    settings = settings_for()
+    ops = bearer(settings, "ops")
+    async with running_app(create_app(settings, configure_logs=False)) as client:
+        for byte in range(256):  # one request per byte (the per-IP limit allows 600 a minute)
+            # the HTTP client itself refuses CR and LF in a header value
+            header = {} if byte in (0x0A, 0x0D) else {"x-request-id": bytes([byte])}
+            await client.get(f"/v1/clients/%{byte:02X}x?q=%{byte:02X}", headers=header)
+        await client.get("/v1/clients/" + "%00" * 700)
+        client_id = uuid.uuid4()
+        await client.get(f"/v1/clients/{client_id}", headers=ops)
+        listed = await client.get("/v1/audit-events", params={"client_id": str(client_id)}, headers=ops)
+        everything = await client.get("/v1/audit-events", params={"limit": 1000}, headers=ops)
+    assert listed.status_code == 200
+    assert [(e["method"], e["status"]) for e in listed.json()] == [("GET", 200)]
+    assert everything.status_code == 200
+    paths = [e["path"] for e in everything.json()]
+    assert "/v1/clients/\\x00x" in paths
+    assert max(len(p) for p in paths) <= 500

@@ -29,6 +29,18 @@ CONSUMER_LAG = Gauge(
 DLQ_MESSAGES = Counter(
     "parity_dlq_messages_total", "Events sent to a dead-letter topic", ["service", "topic"]
 )
+AUDIT_WRITE_FAILURES = Counter(
+    "parity_audit_write_failures_total",
+    "Audit batches the database refused: unavailable (kept for the next try) or refused_row (written one by one)",
+    ["kind"],
+)
+AUDIT_QUARANTINED = Counter(
+    "parity_audit_quarantined_total",
+    "Audit entries the database refused even escaped, stored without their text",
+)
+AUDIT_DROPPED = Counter(
+    "parity_audit_dropped_total", "Audit entries dropped because the pending queue was full"
+)
 UPSTREAM_LATENCY = Histogram(
     "parity_upstream_request_duration_seconds",
     "Latency of calls to external parties (clearinghouse, card processor, SMTP)",
