@@ -48,6 +48,12 @@ async def run_periodically(runtime: Any, job: PeriodicJob) -> None:
             await run_job_once(runtime, job)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
+            # A job cancelled mid-statement may fail its clean-up instead (the unlock on a connection the
+            # cancellation closed): the stop it was asked for still wins, or the service never stops.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                log.warning("periodic job failed while stopping", extra={"job": job.name})
+                raise asyncio.CancelledError from exc
             log.exception("periodic job failed", extra={"job": job.name})
         await asyncio.sleep(job.interval_s)
